@@ -1,0 +1,34 @@
+"""Shared look of the book's figures: one colour per kernel, used in every chapter."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import ListedColormap, to_rgba
+
+EMPTY = "#f2f2f2"  # a position no kernel owns
+GRID = "#ffffff"
+
+
+def kernel_colors(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` distinct colours, kernel ``i`` always gets colour ``i`` (tab10, then tab20)."""
+    base = mpl.colormaps["tab10"].colors if n <= 10 else mpl.colormaps["tab20"].colors
+    return [to_rgba(base[i % len(base)]) for i in range(n)]
+
+
+def kernel_cmap(n: int) -> ListedColormap:
+    """Colormap for integer images: ``-1`` -> empty, ``0..n-1`` -> kernel colours (use vmin=-1)."""
+    return ListedColormap([to_rgba(EMPTY), *kernel_colors(n)])
+
+
+def grid_lines(ax, shape: tuple[int, int]) -> None:
+    """White cell borders on an ``imshow`` of ``shape`` and no ticks or frame."""
+    h, w = shape
+    for y in np.arange(0.5, h - 1, 1):
+        ax.axhline(y, color=GRID, linewidth=1.5)
+    for x in np.arange(0.5, w - 1, 1):
+        ax.axvline(x, color=GRID, linewidth=1.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
