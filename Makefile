@@ -63,7 +63,7 @@ CACHE_KEY_INPUTS := src data hls pyproject.toml constraints.txt _config.yml
 
 book: env $(VENDOR)/.versions
 	@mkdir -p $(BUILD)
-	@key=$$(find $(CACHE_KEY_INPUTS) -type f -not -path '*/__pycache__/*' -not -path '*/build/*' -print0 \
+	@key=$$(find $(wildcard $(CACHE_KEY_INPUTS)) -type f -not -path '*/__pycache__/*' -not -path '*/build/*' -print0 \
 	    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); \
 	  if [[ -f $(BUILD)/.cache-key && $$(cat $(BUILD)/.cache-key) != $$key ]]; then \
 	    echo "package, data or pins changed since the last build: re-executing every chapter"; \
