@@ -17,10 +17,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "compsparse.bench_core",
         "time the numpy reference of the five steps at the GSC layer sizes",
     ),
+    "evaluate": (
+        "compsparse.evaluate",
+        "accuracy and measured weight/activation sparsity of a model or checkpoint (JSON)",
+    ),
+    "export": (
+        "compsparse.export",
+        "quantise a trained checkpoint to int8 and write the packed model (npz + JSON)",
+    ),
     "figure": ("compsparse.viz.cli", "draw one of the book's figures to a file"),
     "strip-notebooks": (
         "compsparse.notebooks",
         "strip outputs and execution counts from notebooks",
+    ),
+    "train": (
+        "compsparse.nn.train",
+        "train the speech network (dense, sparse-dense or sparse-sparse) with checkpoints",
     ),
 }
 

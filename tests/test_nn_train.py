@@ -1,0 +1,126 @@
+"""Training: fixed masks, pickle-free checkpoints, resume == uninterrupted, clear data errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import compsparse.nn.train as T  # noqa: E402
+from compsparse.__main__ import main  # noqa: E402
+from compsparse.nn.checkpoint import load_checkpoint, load_float_model  # noqa: E402
+from compsparse.nn.data import DataError, load_data  # noqa: E402
+from compsparse.nn.model import GSCNet, net_config  # noqa: E402
+
+torch.set_num_threads(2)
+NET = net_config(
+    "sparse-sparse",
+    in_hw=16,
+    channels=(8, 8),
+    hidden=24,
+    n_classes=4,
+    n_per_group=(2, 4, 4, 1),
+    k=(3, 3, 6),
+)
+CFG = T.TrainConfig(epochs=3, batch_size=32, lr=0.05)
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = rng.integers(0, 4, n)
+        X = rng.standard_normal((n, 16, 16)) * 5 - 40
+        rows = (np.arange(16)[None, :] // 4) == y[:, None]
+        X[rows] += 10  # a learnable pattern per class: a band of four rows
+        return X.astype(np.float32), y.astype(np.int64)
+
+    return {"train": split(160), "validation": split(64)}
+
+
+def _augment(data):
+    X = data["train"][0]
+    return lambda epoch: X + np.float32(0.1 * epoch)
+
+
+def test_schedules():
+    cfg = T.TrainConfig(epochs=8, boost=1.5, boost_factor=0.5, boost_off=0.25, warmup=0.25)
+    assert [T.boost_at(e, cfg) for e in range(8)] == [
+        1.5,
+        0.75,
+        0.375,
+        0.1875,
+        0.09375,
+        0.046875,
+        0,
+        0,
+    ]
+    lrs = [T.lr_at(s, 100, cfg) for s in range(101)]
+    assert lrs[0] == pytest.approx(0.1 * cfg.lr) and max(lrs) == pytest.approx(cfg.lr)
+    assert lrs[100] == pytest.approx(0.0, abs=1e-12) and np.argmax(lrs) == 25
+
+
+def test_training_keeps_masks_and_learns(tmp_path):
+    data = _data()
+    before = GSCNet(NET)
+    model, history = T.train(NET, CFG, data, tmp_path, progress=False)
+    for a, b in zip(before.masked_layers(), model.masked_layers(), strict=True):
+        assert torch.equal(a.mask, b.mask)  # same masks as a fresh model: never changed
+        assert torch.all(b.weight[~b.mask] == 0)
+    assert len(history) == 3 and history[-1]["val_accuracy"] > 0.5
+    assert [h["boost"] for h in history] == [T.boost_at(e, CFG) for e in range(3)]
+    with np.load(tmp_path / "checkpoint.npz", allow_pickle=False) as npz:  # no pickle inside
+        assert "model/conv1.mask" in npz.files and any(k.startswith("optim/") for k in npz.files)
+    loaded, meta = load_checkpoint(tmp_path)
+    assert meta["epoch"] == 3 and len(meta["history"]) == 3
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+    fm = load_float_model(tmp_path)
+    x = data["validation"][0]
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(fm.logits(x), want, rtol=1e-4, atol=1e-4)
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    data = _data(1)
+    aug = _augment(data)
+    full, _ = T.train(NET, CFG, data, tmp_path / "a", progress=False, augment=aug)
+
+    class Interrupted(Exception):
+        pass
+
+    real_save = T.save_checkpoint
+
+    def save_then_stop(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise Interrupted
+
+    monkeypatch.setattr(T, "save_checkpoint", save_then_stop)
+    with pytest.raises(Interrupted):
+        T.train(NET, CFG, data, tmp_path / "b", progress=False, augment=aug)
+    monkeypatch.setattr(T, "save_checkpoint", real_save)
+    assert load_checkpoint(tmp_path / "b")[1]["epoch"] == 1
+    resumed, history = T.train(NET, CFG, data, tmp_path / "b", progress=False, augment=aug)
+    assert len(history) == 3
+    for k, v in full.state_dict().items():
+        assert torch.equal(resumed.state_dict()[k], v), k
+
+
+def test_resume_refuses_another_configuration(tmp_path):
+    data = _data()
+    T.train(NET, T.TrainConfig(epochs=1, batch_size=32), data, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="another configuration"):
+        T.train(NET, T.TrainConfig(epochs=2, batch_size=16), data, tmp_path, progress=False)
+
+
+def test_bad_data_path_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(DataError, match="--data embedded"):
+        load_data(str(tmp_path / "no_such_folder"), "train")
+    code = main(
+        ["train", "--variant", "dense", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)]
+    )
+    assert code == 2
+    assert "no such folder" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "missing_model")]) == 2
