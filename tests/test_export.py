@@ -9,7 +9,14 @@ import pytest
 from quant_models import random_quant_model
 
 import compsparse as cs
-from compsparse.export import FloatLayer, FloatModel, load_model, quantize_model, save_model
+from compsparse.export import (
+    FloatLayer,
+    FloatModel,
+    golden_vectors,
+    load_model,
+    quantize_model,
+    save_model,
+)
 
 VARIANTS = ["dense", "sparse-dense", "sparse-sparse"]
 
@@ -157,3 +164,21 @@ def test_export_refuses_overflowing_accumulators(tmp_path):
     object.__setattr__(layer, "bias", np.full_like(layer.bias, 2**31 - 1))
     with pytest.raises(OverflowError, match="accumulators"):
         save_model(model, tmp_path)
+
+
+def test_golden_vectors_hold_every_intermediate():
+    model = random_quant_model("sparse-sparse", seed=5)
+    x = _features(3, 7)
+    g = golden_vectors(model, x)
+    assert g["input"].dtype == np.int8 and g["input"].shape == (3, 1, 12, 12)
+    assert np.array_equal(g["logits"], model.logits(x))
+    for layer in model.layers[:-1]:
+        assert g[f"{layer.name}.acc"].dtype == np.int32
+        assert g[f"{layer.name}.out"].dtype == np.int8
+        assert g[f"{layer.name}.out"].shape == (3, *layer.out_shape)
+        idx = g[f"{layer.name}.active_indices"]
+        active = g[f"{layer.name}.active"].reshape(3, -1)
+        for n in range(3):
+            assert (
+                np.count_nonzero(active[n][np.setdiff1d(np.arange(active.shape[1]), idx[n])]) == 0
+            )

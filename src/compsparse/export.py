@@ -50,7 +50,14 @@ from .quant import (
     quantize_multiplier,
 )
 
-__all__ = ["FloatLayer", "FloatModel", "load_model", "quantize_model", "save_model"]
+__all__ = [
+    "FloatLayer",
+    "FloatModel",
+    "golden_vectors",
+    "load_model",
+    "quantize_model",
+    "save_model",
+]
 
 FORMAT, FORMAT_VERSION = "compsparse-int8", 1
 HELP = "quantise a trained checkpoint to int8 and write the packed model (npz + JSON)"
@@ -350,12 +357,40 @@ def load_model(path) -> QuantModel:
     return QuantModel(layers, inp["scale"], inp["offset"], doc["labels"], doc["meta"])
 
 
+def golden_vectors(model: QuantModel, features) -> dict[str, np.ndarray]:
+    """Every intermediate of :meth:`QuantModel.forward_layers` for a few clips, for testbenches.
+
+    Keys (``n`` clips): ``features`` float32 ``(n, h, w)``; ``input`` int8 ``(n, *input_shape)``;
+    per layer NAME ``NAME.acc`` int32 ``(n, *acc_shape)``, ``NAME.pooled`` int32
+    ``(n, *out_shape)``; for hidden layers ``NAME.out`` int8 ``(n, *out_shape)``; with k-WTA
+    ``NAME.active`` int8 (dense, losers 0) and ``NAME.active_indices`` int64 ``(n, nnz)`` (flat,
+    ascending); ``logits`` int32 ``(n, n_classes)``.
+    """
+    features = np.asarray(features, dtype=np.float32)
+    runs = [model.forward_layers(x) for x in features]
+    out = {"features": features, "input": model.quantize(features).reshape(-1, *model.input_shape)}
+    for i, layer in enumerate(model.layers):
+        steps = [run[i] for run in runs]
+        out[f"{layer.name}.acc"] = np.stack([s.acc for s in steps])
+        out[f"{layer.name}.pooled"] = np.stack([s.pooled for s in steps])
+        if not layer.is_output:
+            out[f"{layer.name}.out"] = np.stack([s.out for s in steps])
+        if layer.k is not None:
+            out[f"{layer.name}.active"] = np.stack([s.active.to_dense() for s in steps])
+            out[f"{layer.name}.active_indices"] = np.stack([s.active.indices for s in steps])
+    out["logits"] = out[f"{model.layers[-1].name}.acc"]
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="training folder or its checkpoint.npz")
     parser.add_argument("--out", type=Path, required=True, help="folder to write the model into")
     parser.add_argument("--data", default="embedded", help="'embedded' or a GSC folder")
     parser.add_argument("--calibration", type=int, default=1000, help="training clips to calibrate")
     parser.add_argument("--percentile", type=float, default=99.99)
+    parser.add_argument(
+        "--golden", type=int, default=4, help="test clips to write to golden.npz (0: none)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -369,4 +404,10 @@ def run(args: argparse.Namespace) -> int:
     qmodel = quantize_model(model, x[pick], percentile=args.percentile)
     save_model(qmodel, args.out)
     print(f"wrote {args.out}/model.json and model.npz ({len(qmodel.layers)} layers)")
+    if args.golden > 0:
+        x_test, _ = load_data(args.data, "test")
+        np.savez_compressed(
+            args.out / "golden.npz", **golden_vectors(qmodel, x_test[: args.golden])
+        )
+        print(f"wrote {args.out}/golden.npz (every intermediate of {args.golden} test clips)")
     return 0

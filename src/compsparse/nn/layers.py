@@ -101,12 +101,18 @@ def kwinners_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
     """Bool mask of the ``k`` largest ``scores`` along dim 1, ties to the lower index.
 
     ``scores`` is ``(N, n)`` (global k-WTA of a linear layer) or ``(N, c, h, w)`` (local k-WTA:
-    ``k`` channels at every pixel). A stable descending sort keeps equal values in index order,
-    which is the rule of :func:`compsparse.kwta`.
+    ``k`` channels at every pixel). Everything above the k-th largest value wins; of the values
+    equal to it, the lowest indices fill the remaining places: the rule of
+    :func:`compsparse.kwta`, so exactly ``k`` win.
     """
-    order = torch.sort(scores, dim=1, descending=True, stable=True).indices
-    mask = torch.zeros_like(scores, dtype=torch.bool)
-    return mask.scatter_(1, order.narrow(1, 0, k), True)
+    kth = torch.topk(scores, k, dim=1).values.narrow(1, k - 1, 1)
+    above = scores > kth
+    equal = scores == kth
+    mask = above | equal
+    if bool((mask.sum(dim=1) > k).any()):  # ties at the k-th value: lower indices first
+        need = k - above.sum(dim=1, keepdim=True)
+        mask = above | (equal & (torch.cumsum(equal, dim=1) <= need))
+    return mask
 
 
 class KWinners(nn.Module):
