@@ -16,6 +16,7 @@ from compsparse.viz.training import (
     draw_activation_sparsity,
     draw_int8_layer,
     draw_learning_curves,
+    draw_quantized_input,
     draw_requantize,
     markdown_table,
     winners_per_pixel,
@@ -98,3 +99,11 @@ def test_int8_layer_panels_and_winner_counts():
 def test_markdown_table():
     text = markdown_table([{"a": 1, "b": "x"}], {"a": "A", "b": "B"})
     assert text.splitlines() == ["| A | B |", "|---|---|", "| 1 | x |"]
+
+
+def test_quantized_input_panels():
+    x = np.linspace(-80, 0, 32 * 32, dtype=np.float32).reshape(32, 32)
+    xq = np.clip(np.rint((x + 40) / 0.4), -128, 127).astype(np.int8)
+    fig = draw_quantized_input(x, xq)
+    assert np.array_equal(fig.axes[1].get_images()[0].get_array(), xq)
+    plt.close(fig)

@@ -8,6 +8,7 @@ Reported per layer: the weight sparsity (positions outside the masks, and the ze
 k of its k-WTA, and the measured activation sparsity of the layer's *input* (fraction of zeros
 over the evaluated clips). For an int8 model the fast batched path is checked bit for bit
 against the reference :meth:`~compsparse.quant.QuantModel.forward_layers` on the first clips.
+``--out FILE`` also writes the JSON, with every clip's predicted class.
 
 Book: chapters "Training" and "int8".
 """
@@ -57,6 +58,7 @@ def evaluate_quant(model, X: np.ndarray, y: np.ndarray, check: int = 3) -> dict:
     return {
         "precision": "int8",
         "accuracy": float(np.mean(np.argmax(logits, axis=1) == y)),
+        "predictions": np.argmax(logits, axis=1).tolist(),
         "seconds": seconds,
         "reference_check": {"clips": min(check, len(X)), "bit_exact": bool(exact)},
         "layers": layers,
@@ -78,6 +80,7 @@ def evaluate_float(model, X: np.ndarray, y: np.ndarray) -> dict:
     return {
         "precision": "float32",
         "accuracy": float(np.mean(np.argmax(logits, axis=1) == y)),
+        "predictions": np.argmax(logits, axis=1).tolist(),
         "seconds": seconds,
         "layers": layers,
     }
@@ -131,6 +134,30 @@ def evaluate_path(path, data: str = "embedded", split: str = "test", check: int 
     return result
 
 
+VARIANTS = ("dense", "sparse-dense", "sparse-sparse")
+
+
+def committed_results(root=None) -> dict:
+    """The committed results of the three variants, for the chapters and tests.
+
+    Returns ``{variant: {"training": history JSON, "float32": evaluate JSON, "int8": evaluate
+    JSON}}`` from ``data/results/training/VARIANT.json`` and
+    ``data/results/evaluate/VARIANT-{float32,int8}.json`` (entries missing if not there).
+    """
+    from .paths import data_dir
+
+    base = Path(root) if root is not None else data_dir("results")
+    out: dict = {}
+    for variant in VARIANTS:
+        files = {
+            "training": base / "training" / f"{variant}.json",
+            "float32": base / "evaluate" / f"{variant}-float32.json",
+            "int8": base / "evaluate" / f"{variant}-int8.json",
+        }
+        out[variant] = {k: json.loads(p.read_text()) for k, p in files.items() if p.is_file()}
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="exported model folder, or a checkpoint")
     parser.add_argument("--data", default="embedded", help="'embedded' or a GSC folder")
@@ -147,11 +174,13 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, FileNotFoundError) as err:
         print(f"compsparse evaluate: {err}")
         return 2
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out is not None:
+    predictions = result.pop("predictions")
+    print(json.dumps(result, indent=1))
+    if args.out is not None:  # the file also keeps every clip's predicted class, on one line
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+        text = json.dumps(result, indent=1)
+        text = text[:-2] + ',\n "predictions": ' + json.dumps(predictions) + "\n}\n"
+        args.out.write_text(text)
     if result.get("reference_check", {}).get("bit_exact") is False:
         print("compsparse evaluate: the batched int8 path differs from the reference!")
         return 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -172,8 +173,9 @@ def train(
                 "train_accuracy": correct / seen,
                 "val_accuracy": val,
                 "lr_end": optimizer.param_groups[0]["lr"],
-                "boost": boost_at(epoch, cfg),
+                "boost": boost_at(epoch, cfg) if model.kwinners() else None,
                 "seconds": time.perf_counter() - t0,
+                "load_average": os.getloadavg()[0],  # other work sharing the machine
             }
         )
         if out is not None:
@@ -236,7 +238,14 @@ def run(args: argparse.Namespace) -> int:
     if args.limit:
         data["train"] = tuple(a[: args.limit] for a in data["train"])
     net = net_config(args.variant, seed=args.seed, n_classes=len(names))
-    info = {"data": str(args.data), "labels": names, "threads": args.threads}
+    from ..benchtools import machine_info
+
+    info = {
+        "data": str(args.data),
+        "labels": names,
+        "threads": args.threads,
+        "machine": machine_info() | {"torch": torch.__version__, "device": args.device or "auto"},
+    }
     t0 = time.perf_counter()
     _, history = train(
         net, cfg, data, args.out, not args.no_resume, not args.quiet, args.device, augment, info

@@ -21,6 +21,7 @@ __all__ = [
     "draw_activation_sparsity",
     "draw_int8_layer",
     "draw_learning_curves",
+    "draw_quantized_input",
     "draw_requantize",
     "markdown_table",
     "winners_per_pixel",
@@ -192,6 +193,19 @@ def draw_int8_layer(output, channel: int = 0):
         ax.set_title(title, fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def draw_quantized_input(features: np.ndarray, xq: np.ndarray):
+    """A clip's log-mel features (float dB) beside its int8 input, ``(h, w)`` each."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
+    panels = [(features, "log-mel features (dB, float32)"), (xq, "network input (int8)")]
+    for ax, (img, title) in zip(axes, panels, strict=True):
+        im = ax.imshow(img, origin="lower", aspect="auto", cmap="magma")
+        ax.set(title=title, xlabel="frame", ylabel="mel band")
+        ax.title.set_fontsize(9)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     return fig
