@@ -14,11 +14,14 @@ weights and biases, masked weights, k per layer (``compsparse.nn`` builds it fro
     (false for the output layer), ``in_min``, ``out_min``, ``out_max``, ``in_scale``,
     ``out_scale``, ``acc_bits``, ``weight_positions``, ``weight_nonzero``) and ``meta``.
 ``model.npz`` (no pickle; per layer NAME)
-    ``NAME.values`` int8 ``(n_groups, *kernel_shape)``, ``NAME.kernel_ids`` uint8 same shape,
+    ``NAME.values`` int8 ``(n_groups, *kernel_shape)``, ``NAME.kernel_ids`` uint8 same shape
+    (position ``[g, ...]`` belongs to kernel ``g * n_per_group + kernel_ids[g, ...]``),
     ``NAME.bias`` int32 ``(n_kernels,)``, ``NAME.weight_scale`` float64 ``(n_kernels,)``, and
     for every layer but the output ``NAME.multiplier`` and ``NAME.shift`` int32 ``(n_kernels,)``.
 
-:func:`load_model` reads it back with numpy alone (``allow_pickle=False``).
+:func:`load_model` reads it back with numpy alone (``allow_pickle=False``). The ``export``
+command also writes ``golden.npz``: every intermediate of a few test clips
+(:func:`golden_vectors`), for testbenches that must match the pipeline bit for bit.
 
 Book: chapter "int8" (book/09_int8.ipynb).
 """
