@@ -6,13 +6,26 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
 import compsparse as cs
-from compsparse.viz.packing import draw_packing
+from compsparse.viz.packing import (
+    draw_packing,
+    draw_packing_demo,
+    draw_worked_example,
+    overlay_player,
+    sparsity_player,
+)
 from compsparse.viz.style import kernel_colors
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
 
 
 def _image_colors(ax) -> set[tuple]:
@@ -43,3 +56,55 @@ def test_highlight_keeps_only_that_kernel_in_the_packed_view():
 def test_bad_group_is_refused():
     with pytest.raises(ValueError, match="group must be in"):
         draw_packing(cs.pack(np.eye(4), 2), group=2)
+
+
+def test_overlay_player_adds_one_kernel_per_frame():
+    masks = cs.complementary_masks(5, (5, 5), 5, seed=4)
+    P = cs.pack(masks.astype(float), 5)
+    player = overlay_player(P)
+    assert len(player) == 6  # empty, then 1..5 kernels placed
+    assert player.captions[-1].startswith("kernel 4 placed: 25 of 25")
+    fig = draw_packing(P, placed=2)
+    assert len(_image_colors(fig.axes[-1])) == 3  # two kernels' colours and the empty colour
+    assert fig.axes[-1].get_title() == "packed: 10 of 25 filled"
+
+
+def test_sparsity_player_has_one_frame_per_setting():
+    player = sparsity_player((2, 5, 8))
+    assert len(player) == 3 and "87.5% sparse" in player.captions[2]
+
+
+@pytest.mark.parametrize(("n", "c_in"), [(2, 1), (5, 3), (8, 6)])
+def test_packing_demo_shows_every_kernel_and_the_efficiency(n, c_in):
+    fig = draw_packing_demo(n, size=4, c_in=c_in, seed=1, highlight=1)
+    rows = min(c_in, 4)
+    assert len(fig.axes) == rows * (n + 1)
+    text = fig.texts[0].get_text()
+    assert f"{n} kernels, each {1 - 1 / n:.0%} sparse" in text
+    assert "packing efficiency 100%" in text
+    packed = fig.axes[n]
+    assert len(_image_colors(packed)) == 2  # highlight: kernel 1's colour and empty
+    none = draw_packing_demo(n, size=4, c_in=c_in, seed=1, highlight=-1)  # -1: no highlight
+    full = draw_packing_demo(n, size=4, c_in=c_in, seed=1)
+    assert _image_colors(none.axes[n]) == _image_colors(full.axes[n])
+    assert len(_image_colors(full.axes[n])) >= 2
+
+
+def test_packing_demo_refuses_too_many_kernels():
+    with pytest.raises(ValueError, match="n_per_group must be in"):
+        draw_packing_demo(10, size=3, c_in=1)
+
+
+def test_worked_example_shows_each_kernels_sum():
+    layout = np.array([[0, 1, 2], [0, 2, 1], [1, 2, 0]])  # the paper's Figure 4b
+    masks = (layout == np.arange(3)[:, None, None])[:, None]
+    w = masks * np.arange(1, 10).reshape(1, 1, 3, 3)
+    P = cs.pack(w, 3)
+    x = np.arange(9).reshape(1, 3, 3)
+    fig = draw_worked_example(P, x)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    want = cs.conv2d(x, P)[:, 0, 0]
+    assert "= I00\u00b7A00 + I10\u00b7A10 + I22\u00b7A22" in texts
+    for name, total in zip("ABC", want, strict=True):
+        assert any(t.startswith("= ") and t.endswith(f"= {total}") for t in texts), name
+    assert "B01" in texts and "C21" in texts

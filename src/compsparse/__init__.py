@@ -13,9 +13,11 @@ alone, so it runs on a PYNQ board image as well as in the book.
 """
 
 from .costmodel import Macs, conv2d_macs, linear_macs
+from .dense import dense_conv2d, dense_linear
 from .kwta import SparseActivation, kwta
+from .kwta_hw import kwta_histogram, kwta_sorting_network
 from .ops import conv2d, linear
-from .packing import PackedKernels, complementary_masks, pack
+from .packing import PackedKernels, collisions, complementary_masks, pack, packing_efficiency
 from .trace import StepTrace, trace_conv2d, trace_linear
 
 __version__ = "0.1.0"
@@ -25,13 +27,19 @@ __all__ = [
     "PackedKernels",
     "SparseActivation",
     "StepTrace",
+    "collisions",
     "complementary_masks",
     "conv2d",
     "conv2d_macs",
+    "dense_conv2d",
+    "dense_linear",
     "kwta",
+    "kwta_histogram",
+    "kwta_sorting_network",
     "linear",
     "linear_macs",
     "pack",
+    "packing_efficiency",
     "trace_conv2d",
     "trace_linear",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PackedKernels", "complementary_masks", "pack"]
+__all__ = ["PackedKernels", "collisions", "complementary_masks", "pack", "packing_efficiency"]
 
 
 def _as_shape(kernel_shape) -> tuple[int, ...]:
@@ -202,3 +202,36 @@ def pack(weights, n_per_group: int, masks=None) -> PackedKernels:
     return PackedKernels(
         values=values, kernel_ids=kernel_ids, n_per_group=n_per_group, n_kernels=n_kernels
     )
+
+
+def packing_efficiency(P: PackedKernels) -> float:
+    """Fraction of the packed kernels' positions that hold a non-zero weight.
+
+    1.0 when every group is full (``n_per_group`` complementary kernels with non-zero weights);
+    lower when the last group is partial or trained weights are exactly 0.
+
+    Book: chapter "Combine".
+    """
+    return float(np.count_nonzero(P.values)) / P.values.size
+
+
+def collisions(masks, n_per_group: int) -> int:
+    """Positions where two or more kernels of a group own a weight (0 for complementary masks).
+
+    Args:
+        masks: bool ``(n_kernels, *kernel_shape)``, e.g. random unstructured masks.
+        n_per_group: kernels per group, as in :func:`pack`.
+
+    Returns:
+        int, summed over groups: the positions :func:`pack` would refuse.
+
+    Book: chapter "Combine".
+    """
+    m = np.asarray(masks, dtype=bool)
+    n_per_group = _check_n_per_group(n_per_group)
+    if m.ndim < 2:
+        raise ValueError(f"masks must have shape (n_kernels, *kernel_shape), got {m.shape}")
+    n_groups = -(-m.shape[0] // n_per_group)
+    pad = np.zeros((n_groups * n_per_group - m.shape[0], *m.shape[1:]), bool)
+    owners = np.concatenate([m, pad]).reshape(n_groups, n_per_group, -1).sum(axis=1)
+    return int(np.count_nonzero(owners > 1))

@@ -32,3 +32,16 @@ def grid_lines(ax, shape: tuple[int, int]) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
+
+
+def text_color(rgba) -> str:
+    """Black or white, whichever reads better on a cell of colour ``rgba``."""
+    r, g, b = to_rgba(rgba)[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.6 else "white"
+
+
+def cell_text(ax, row: int, col: int, text: str, background, size: float = 8, **kw) -> None:
+    """Write ``text`` centred on cell ``(row, col)`` of an ``imshow``, readable on its colour."""
+    ax.text(
+        col, row, text, ha="center", va="center", fontsize=size, color=text_color(background), **kw
+    )
