@@ -57,8 +57,9 @@ $(VENDOR)/.versions: tools/fetch_web_assets.sh
 	tools/fetch_web_assets.sh $(VENDOR)
 
 # ---------------------------------------------------------------- book
-# jupyter-cache re-runs a notebook only when its code cells change. Key the cache on everything
-# else a chapter reads too (package, data, HLS sources, pins) and drop it when that changes.
+# jupyter-cache re-runs a notebook only when its code cells change, and Sphinx re-reads only
+# changed sources. Key both on everything else a chapter reads too (package, data, HLS sources,
+# pins) and drop the execution cache and Sphinx's environment when that changes.
 CACHE_KEY_INPUTS := src data hls pyproject.toml constraints.txt _config.yml
 
 book: env $(VENDOR)/.versions
@@ -67,7 +68,7 @@ book: env $(VENDOR)/.versions
 	    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); \
 	  if [[ -f $(BUILD)/.cache-key && $$(cat $(BUILD)/.cache-key) != $$key ]]; then \
 	    echo "package, data or pins changed since the last build: re-executing every chapter"; \
-	    rm -rf $(BUILD)/.jupyter_cache; \
+	    rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; \
 	  fi; \
 	  echo $$key > $(BUILD)/.cache-key
 	$(VENV)/bin/jupyter-book build $(JB_FLAGS) .
