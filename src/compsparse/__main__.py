@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "quantise a trained checkpoint to int8 and write the packed model (npz + JSON)",
     ),
     "figure": ("compsparse.viz.cli", "draw one of the book's figures to a file"),
+    "make-speech": ("compsparse.speech.cli", "synthesise the embedded speech set with espeak-ng"),
     "strip-notebooks": (
         "compsparse.notebooks",
         "strip outputs and execution counts from notebooks",
