@@ -92,4 +92,3 @@ def parse_wav_bytes(data: bytes) -> tuple[int, np.ndarray]:
             return sr, np.frombuffer(pcm, dtype="<i2").astype(np.int16)
         pos = body + size + (size & 1)
     raise SpeechDataError("wav stream has no data chunk")
-
