@@ -59,15 +59,17 @@ $(VENDOR)/.versions: tools/fetch_web_assets.sh
 # ---------------------------------------------------------------- book
 # jupyter-cache re-runs a notebook only when its code cells change, and Sphinx re-reads only
 # changed sources. Key both on everything else a chapter reads too (package, data, HLS sources,
-# pins) and drop the execution cache and Sphinx's environment when that changes.
+# pins, the speech data source) and drop the execution cache and Sphinx's environment when that
+# changes.
 CACHE_KEY_INPUTS := src data hls pyproject.toml constraints.txt _config.yml
 
 book: env $(VENDOR)/.versions
 	@mkdir -p $(BUILD)
-	@key=$$(find $(wildcard $(CACHE_KEY_INPUTS)) -type f -not -path '*/__pycache__/*' -not -path '*/build/*' -print0 \
-	    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); \
+	@key=$$({ find $(wildcard $(CACHE_KEY_INPUTS)) -type f -not -path '*/__pycache__/*' \
+	    -not -path '*/build/*' -print0 | sort -z | xargs -0 sha256sum; \
+	    echo "COMPSPARSE_SPEECH=$$COMPSPARSE_SPEECH"; } | sha256sum | cut -c1-16); \
 	  if [[ -f $(BUILD)/.cache-key && $$(cat $(BUILD)/.cache-key) != $$key ]]; then \
-	    echo "package, data or pins changed since the last build: re-executing every chapter"; \
+	    echo "package, data, pins or data source changed since the last build: re-executing every chapter"; \
 	    rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; \
 	  fi; \
 	  echo $$key > $(BUILD)/.cache-key
