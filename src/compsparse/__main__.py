@@ -26,6 +26,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "quantise a trained checkpoint to int8 and write the packed model (npz + JSON)",
     ),
     "figure": ("compsparse.viz.cli", "draw one of the book's figures to a file"),
+    "hls-csim": (
+        "compsparse.hls_csim",
+        "run clips through the HLS C simulation and the numpy integer pipeline; compare bytes",
+    ),
+    "hls-params": (
+        "compsparse.hls_params",
+        "write cs_config.h, cs_sort8.h and the parameter blob of a model for the HLS kernels",
+    ),
     "make-speech": ("compsparse.speech.cli", "synthesise the embedded speech set with espeak-ng"),
     "strip-notebooks": (
         "compsparse.notebooks",
