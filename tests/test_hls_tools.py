@@ -364,6 +364,11 @@ def test_hls_params_command_writes_the_build_inputs(tmp_path):
     assert (tmp_path / "golden.bin").read_bytes()[:4] == b"CSGV"
 
 
+def test_hls_csim_command_explains_a_missing_model(tmp_path, capsys):
+    rc = cli.main(["hls-csim", "--variant", "dense", "--n", "1", "--model", str(tmp_path)])
+    assert rc == 2 and "no exported model" in capsys.readouterr().out
+
+
 def test_hls_csim_command_passes_and_reports_a_mismatch(monkeypatch, capsys):
     pytest.importorskip("compsparse.speech")
     from compsparse.hls_models import speech_features

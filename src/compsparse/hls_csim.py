@@ -172,7 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .fpga.csim import CsimDesign
+    from .fpga.csim import CsimDesign, CsimError
     from .hls_models import resolve_model, speech_features
 
     if args.n < 1:
@@ -186,9 +186,13 @@ def run(args: argparse.Namespace) -> int:
     if len(features) < args.n:
         print(f"hls-csim: the embedded test split has {len(features)} clips, fewer than {args.n}")
         return 2
-    model, source = resolve_model(args.variant, args.model, seed=args.seed)
-    start = time.perf_counter()
-    design = CsimDesign(model, args.variant)
+    try:
+        model, source = resolve_model(args.variant, args.model, seed=args.seed)
+        start = time.perf_counter()
+        design = CsimDesign(model, args.variant)
+    except (FileNotFoundError, ValueError, OverflowError, CsimError) as e:
+        print(f"hls-csim: {e}")
+        return 2
     build = time.perf_counter() - start
     rep = compare(design, features)
     per_clip_ms = 1000 * rep.csim_seconds / rep.n_clips
