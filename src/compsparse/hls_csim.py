@@ -193,6 +193,12 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError, OverflowError, CsimError) as e:
         print(f"hls-csim: {e}")
         return 2
+    if tuple(model.input_shape[1:]) != features.shape[1:]:
+        print(
+            f"hls-csim: the model takes {model.input_shape} inputs, the embedded clips are "
+            f"{features.shape[1:]}: pass a model of the speech network"
+        )
+        return 2
     build = time.perf_counter() - start
     rep = compare(design, features)
     per_clip_ms = 1000 * rep.csim_seconds / rep.n_clips
