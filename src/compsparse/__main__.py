@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "compsparse.export",
         "quantise a trained checkpoint to int8 and write the packed model (npz + JSON)",
     ),
+    "fpga": (
+        "compsparse.fpga.cli",
+        "FPGA designs: write a design manifest, run and record throughput, print the model",
+    ),
     "figure": ("compsparse.viz.cli", "draw one of the book's figures to a file"),
     "hls-csim": (
         "compsparse.hls_csim",
