@@ -13,6 +13,10 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": (
+        "compsparse.bench_cpu",
+        "time the CPU engine (compsparse.fast) against dense PyTorch, per layer and network",
+    ),
     "bench-core": (
         "compsparse.bench_core",
         "time the numpy reference of the five steps at the GSC layer sizes",
