@@ -154,3 +154,22 @@ def test_folded_layers_keep_the_masks():
         assert np.all(layer.weight[~layer.mask] == 0)
         P = layer.packed()
         assert P.n_groups == -(-layer.weight.shape[0] // layer.n_per_group)
+
+
+def test_affine_batch_norm_folds_exactly_even_with_negative_scales():
+    net = GSCNet(
+        net_config("sparse-sparse", n_per_group=(2, 4, 4, 1), k=(3, 3, 6), bn_affine=True, **TINY)
+    )
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for bn in (net.bn1, net.bn2, net.bn3):
+            bn.weight.copy_(torch.randn(bn.weight.shape, generator=gen))  # some negative
+            bn.bias.copy_(torch.randn(bn.bias.shape, generator=gen))
+            bn.running_mean.copy_(torch.randn(bn.running_mean.shape, generator=gen))
+            bn.running_var.copy_(torch.rand(bn.running_var.shape, generator=gen) + 0.5)
+    net.eval()
+    x = torch.rand(4, 16, 16) * -80
+    with torch.no_grad():
+        want = net(x).double().numpy()
+    fm = net.to_float_model()
+    np.testing.assert_allclose(fm.logits(x.numpy()), want, rtol=1e-4, atol=1e-4)

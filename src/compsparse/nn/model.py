@@ -37,6 +37,7 @@ class NetConfig:
         k: k-WTA winners after conv1, conv2 (per pixel, of ``channels``) and linear1 (of
             ``hidden``); ``None`` for no k-WTA (dense activations).
         seed: seed of the masks and the initial weights.
+        bn_affine: learn a scale and shift in each batch norm (folded at export either way).
     """
 
     variant: str
@@ -49,6 +50,7 @@ class NetConfig:
     n_per_group: tuple[int, int, int, int] = (1, 1, 1, 1)
     k: tuple[int, int, int] | None = None
     seed: int = 0
+    bn_affine: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -95,13 +97,13 @@ class GSCNet(nn.Module):
         self.register_buffer("input_offset", torch.tensor(0.0))
         self.register_buffer("input_std", torch.tensor(1.0))
         self.conv1 = MaskedConv2d(1, c1, c.kernel, npg[0], seeds[0], bias=False)
-        self.bn1 = nn.BatchNorm2d(c1, affine=False)
+        self.bn1 = nn.BatchNorm2d(c1, affine=c.bn_affine)
         self.conv2 = MaskedConv2d(c1, c2, c.kernel, npg[1], seeds[1], bias=False)
-        self.bn2 = nn.BatchNorm2d(c2, affine=False)
+        self.bn2 = nn.BatchNorm2d(c2, affine=c.bn_affine)
         hw = ((c.in_hw - c.kernel + 1) // c.pool - c.kernel + 1) // c.pool
         self.flat = c2 * hw * hw
         self.linear1 = MaskedLinear(self.flat, c.hidden, npg[2], seeds[2], bias=False)
-        self.bn3 = nn.BatchNorm1d(c.hidden, affine=False)
+        self.bn3 = nn.BatchNorm1d(c.hidden, affine=c.bn_affine)
         self.output = MaskedLinear(c.hidden, c.n_classes, npg[3], seeds[3], bias=True)
         self.pool = nn.MaxPool2d(c.pool)
         if c.k is None:
@@ -163,8 +165,12 @@ class GSCNet(nn.Module):
             b = layer.bias.double() if layer.bias is not None else torch.zeros(len(w)).double()
             if bn is not None:
                 inv = 1.0 / torch.sqrt(bn.running_var.double() + bn.eps)
+                if bn.affine:
+                    inv = inv * bn.weight.double()
                 w = w * inv.view((-1,) + (1,) * (w.dim() - 1))
                 b = (b - bn.running_mean.double()) * inv
+                if bn.affine:
+                    b = b + bn.bias.double()
             mask = layer.mask.numpy()
             layers.append(
                 FloatLayer(
