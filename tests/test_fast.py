@@ -88,7 +88,7 @@ def test_strategy_and_stride_errors_name_the_fix():
 
 @st.composite
 def conv_cases(draw):
-    c_in, c_out = draw(st.integers(1, 4)), draw(st.integers(1, 9))
+    c_in, c_out = draw(st.integers(1, 9)), draw(st.integers(1, 9))  # k = 7 has its own pass
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     n = draw(st.integers(1, min(5, c_in * kh * kw)))
     pad = draw(st.integers(0, 2))

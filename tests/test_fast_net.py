@@ -49,6 +49,8 @@ def test_strategies_and_sparse_dense_layers():
     assert sd.strategies == (None, None)
     with pytest.raises(ValueError, match="strategy"):
         FastNet.from_quant(MODELS[("dense", 0)], "fastest")
+    with pytest.raises(ValueError, match="NaN"):
+        ss.logits(np.full((1, 12, 12), np.nan, np.float32))
 
 
 def test_speech_network_shape_int8_and_float32():

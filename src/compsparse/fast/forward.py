@@ -138,8 +138,8 @@ def _conv_block_sd(
     """Sparse-dense conv, max-pool, bias and activation, one output channel at a time.
 
     The channel's wide plane (``plane``, a few KB) is pooled while it is still in L1 cache;
-    for 2x2 pooling (the network's) the pool, bias and activation are one loop with the
-    channel's constants hoisted out of it.
+    for 2x2 pooling (the network's) row pairs are maxed as contiguous runs, and the activation
+    runs over the channel's pooled plane with the channel's constants hoisted out of the loop.
     """
     n_out = pooled.shape[0]
     ph, pw = pooled.shape[1], pooled.shape[2]

@@ -145,6 +145,29 @@ def _columns(j, kw, ow):
 
 
 @nb.njit(**_opts)
+def _stamp7(ch, val, e, rows, i, kh, oh, s0, n_len, out, d0):
+    """Seven winners of one pixel stamped in one pass per kernel row (one load and store of
+    the outputs instead of two)."""
+    a0, a1, a2, a3 = val[e], val[e + 1], val[e + 2], val[e + 3]
+    a4, a5, a6 = val[e + 4], val[e + 5], val[e + 6]
+    for dy in range(kh):
+        p = i - dy
+        if p < 0 or p >= oh:
+            continue
+        dst = out[p, d0 : d0 + n_len]
+        r0 = rows[ch[e] * kh + dy, s0 : s0 + n_len]
+        r1 = rows[ch[e + 1] * kh + dy, s0 : s0 + n_len]
+        r2 = rows[ch[e + 2] * kh + dy, s0 : s0 + n_len]
+        r3 = rows[ch[e + 3] * kh + dy, s0 : s0 + n_len]
+        r4 = rows[ch[e + 4] * kh + dy, s0 : s0 + n_len]
+        r5 = rows[ch[e + 5] * kh + dy, s0 : s0 + n_len]
+        r6 = rows[ch[e + 6] * kh + dy, s0 : s0 + n_len]
+        for n in range(n_len):
+            left = (a0 * r0[n] + a1 * r1[n]) + (a2 * r2[n] + a3 * r3[n])
+            dst[n] += left + ((a4 * r4[n] + a5 * r5[n]) + a6 * r6[n])
+
+
+@nb.njit(**_opts)
 def conv_dense_rows_ss(pstart, ch, val, in_hw, rows, kh, kw, c_out, out):
     """Sparse-sparse conv on unpacked stamp rows: each winner stamps its kernel slice.
 
@@ -170,6 +193,9 @@ def conv_dense_rows_ss(pstart, ch, val, in_hw, rows, kh, kw, c_out, out):
             n_len = (qhi - qlo + 1) * c_out
             s0 = dxr0 * c_out
             e0, e1 = pstart[i * w + j], pstart[i * w + j + 1]
+            if e1 - e0 == 7:  # the network's k: all seven winners in one pass
+                _stamp7(ch, val, e0, rows, i, kh, oh, s0, n_len, out, qlo * c_out)
+                continue
             for dy in range(kh):
                 p = i - dy
                 if p < 0 or p >= oh:

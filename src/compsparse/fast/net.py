@@ -262,6 +262,8 @@ class FastNet:
         """
         x = np.ascontiguousarray(features, dtype=np.float32)
         x = x.reshape(-1, int(self.dims[0]), int(self.dims[1]))
+        if not np.isfinite(x).all():
+            raise ValueError("features contain NaN or inf; the network needs finite values")
         out = np.empty((len(x), len(self.arrays["b4"])), self.acc_dtype)
         chunks = [c for c in np.array_split(np.arange(len(x)), max(1, threads)) if c.size]
         if len(chunks) <= 1:

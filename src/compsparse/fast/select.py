@@ -202,7 +202,8 @@ def kwta_local_net(act, k, ch, val, topv, topc, newv, newc):
     Args:
         act: ``(c, n_pix)`` values >= 0 (ReLU or requantised outputs).
         ch, val: ``(n_pix * k,)`` outputs as :func:`kwta_local`.
-        topv, topc: ``(k, n_pix)`` scratch (act's dtype, int32); newv, newc: ``(n_pix,)``.
+        topv, topc: ``(k, n_pix)`` scratch (act's dtype; int32, or int8 beside int8 values);
+            newv, newc: ``(n_pix,)``.
     """
     n_ch, n_pix = act.shape
     for r in range(k):
@@ -221,7 +222,7 @@ def kwta_local_net(act, k, ch, val, topv, topc, newv, newc):
                 v, t = newv[p], tv[p]
                 cv, ct = newc[p], tc[p]
                 # a displaced entry travelling down must keep its place among equal values
-                swap = v > t or (v == t and cv < ct)
+                swap = (v > t) | ((v == t) & (cv < ct))  # no short-circuit: no branch
                 tv[p] = v if swap else t
                 newv[p] = t if swap else v
                 tc[p] = cv if swap else ct
