@@ -185,8 +185,11 @@ def test_host_quantisation_matches_numpy(ss_design):
 
 
 # A scaled-down network whose sizes leave partial groups everywhere: 12 and 10 channels (a
-# partial sorting-network group), 10 kernels in groups of 4, 50 units in groups of 7, an odd
-# number of read ports (3) and a partial last chunk of winners (45 = 22 * 2 + 1).
+# partial sorting-network group), 10 kernels in groups of 4 (two padding channels), 50 units in
+# groups of 7. Its parallelism (hls_params.CONV_UNITS) differs from the speech network's: the
+# sparse-dense conv1 pools over two passes of 2 lanes and drains 2 channels a cycle, its conv2
+# splits 12 input channels over 4 slices; the sparse-sparse conv2 has 4 winner lanes on 2
+# dual-port copies.
 SMALL = dict(in_hw=18, channels=(12, 10), kernel=3, pool=2, hidden=50, classes=5)
 
 
@@ -194,15 +197,40 @@ SMALL = dict(in_hw=18, channels=(12, 10), kernel=3, pool=2, hidden=50, classes=5
 def test_a_scaled_down_network_with_partial_groups_is_bit_exact(variant):
     model = random_model(variant, seed=4, n_per_group=(3, 4, 7, 1), k=(3, 5, 9), shape=SMALL)
     params = hls_params(model, variant)
-    if variant == "sparse-sparse":
-        l2, l3 = params.layers[1], params.layers[2]
-        assert (l2["PORTS"], l2["COPIES"], l3["K_IN"], l3["CHUNKS"]) == (3, 2, 45, 23)
+    l1, l2, l3 = params.layers[:3]
+    if variant == "sparse-dense":
+        assert (l1["LANES"], l1["DRAIN"], l2["LANES"], l2["SLICES"]) == (2, 2, 4, 4)
+        assert (l2["C_OUT"], l2["C_PAD"]) == (10, 12)
+    else:
+        assert (l2["LANES"], l2["PORTS"], l2["COPIES"], l3["K_IN"]) == (4, 4, 2, 45)
     design = CsimDesign(model, variant)
     rng = np.random.default_rng(9)
     xq = rng.integers(-128, 128, (20, *model.input_shape)).astype(np.int8)
     rep = compare(design, quantized=xq, layer_clip=0)
     compare(design, quantized=np.full((1, *model.input_shape), -128, np.int8), report=rep)
     _assert_ok(rep)
+
+
+# Other parallelism than the tops use: one lane in four passes per pooled pixel and two slices
+# (sparse-dense); two passes of two winner lanes sharing one dual-port copy (sparse-sparse).
+@pytest.mark.parametrize(
+    ("variant", "units"),
+    [
+        ("sparse-dense", ((1, 1), (1, 2))),
+        ("sparse-sparse", ((2, 1), (2, 1))),
+    ],
+)
+def test_other_parallelism_is_bit_exact(monkeypatch, variant, units):
+    from compsparse import hls_params as hp
+
+    monkeypatch.setitem(hp.CONV_UNITS, variant, units)
+    model = random_model(variant, seed=6, n_per_group=(3, 4, 7, 1), k=(3, 5, 9), shape=SMALL)
+    layers = hls_params(model, variant).layers
+    assert [(c["LANES"], c["SLICES"]) for c in layers[:2]] == list(units)
+    design = CsimDesign(model, variant)
+    rng = np.random.default_rng(2)
+    xq = rng.integers(-128, 128, (8, *model.input_shape)).astype(np.int8)
+    _assert_ok(compare(design, quantized=xq, layer_clip=0))
 
 
 def test_exported_golden_vectors_are_reproduced():

@@ -1,18 +1,27 @@
-// compsparse HLS kernels: convolution layers (conv -> bias -> max-pool -> requantise -> k-WTA).
+// compsparse HLS kernels: convolution layers (multiply, route, sum -> pool -> requantise).
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// A layer is described by a config struct L from the generated cs_config.h (sizes, kernels per
-// packed kernel NPG, groups G, k, read ports, byte offsets). Every conv layer runs output
-// stationary over the pooled pixels: for each pooled pixel it computes the POOL x POOL conv
-// outputs under it, keeps their maximum (pooling int32 accumulators before requantising gives
-// the same int8 result, because requantisation is monotone), requantises the channels and
-// passes them on densely or through local k-WTA. Three multiply engines differ in what one
-// clock cycle does:
-//   mac_dense          one input position x all C_OUT dense kernels        (C_OUT multipliers)
-//   mac_sparse_dense   one input position x the G packed kernels, routed   (G multipliers)
-//   mac_sparse_sparse  PORTS k-WTA winners x the G packed kernels, routed  (PORTS*G multipliers)
-// Accumulators are indexed [group][kernel id]: kernel c of the layer is group c / NPG, id
-// c % NPG, as in compsparse.packing. The dense engine is the case G = C_OUT, NPG = 1.
+// A conv layer is a chain of dataflow processes joined by FIFOs, so that its parts work on
+// consecutive pooled pixels at the same time:
+//   conv_mac      Multiply, Route, Sum in LANES x SLICES parallel units; as each pass of sums
+//                 drains, the bias is added and the max-pooling done, DRAIN channels per cycle
+//   conv_requant  requantise DRAIN channels per cycle; hand each pooled pixel on whole
+//   kwta_pixels   (sparse-sparse tops) local k-WTA per pixel (cs_kwta.h)
+// The layer config L comes from the generated cs_config.h (sizes, kernels per packed kernel
+// NPG, groups G, k, and the parallelism that compsparse.hls_params chooses per variant):
+//   LANES   conv outputs under one pooled pixel computed at once (a divisor of POOL*POOL);
+//           the POOL*POOL outputs take PASSES = POOL*POOL / LANES passes
+//   SLICES  units that split the input channels of a pixel (dense activations only): slice s
+//           takes channels s, s + SLICES, ...; the packed memory is split the same way, so
+//           every unit reads its own bank. Their sums are added as they drain.
+//   DRAIN   channels drained (and requantised) per cycle: C_PAD / DRAIN <= the cycles of one
+//           pass, so the sums of one pass drain while the next pass multiplies.
+// A unit multiplies one activation by one row of the packed memory per cycle: G weights, one
+// per packed kernel. Complementary packing puts exactly one weight of each group in a row, so
+// the G products go to G different groups: per group one adder and a multiplexer that steers
+// the product into the accumulator its kernel id names (serial routing), and the products of a
+// unit never collide. Units never share accumulators, so parallel units do not collide either.
+// The dense stand-in is the same engine with NPG = 1 (every kernel its own group, no ids).
 #ifndef CS_CONV_H
 #define CS_CONV_H
 
@@ -22,175 +31,285 @@
 #include "cs_types.h"
 #include <hls_stream.h>
 
-// ---------------------------------------------------------------- multiply, route, sum
+// ---------------------------------------------------------------- kernel ids
 
-// Dense: each cycle reads one activation of the window and multiplies it by the weight at that
-// position of every kernel. Stand-in for the paper's Vitis AI DPU baseline, not a copy of it.
-template <class L, class X>
-void mac_dense(const X x[L::C_IN][L::H][L::W], int oy, int ox,
-               const wgt_t w[L::ROWS][L::G], acc_t acc[L::G][L::NPG]) {
-  for (int c = 0; c < L::C_IN; c++)
-    for (int dy = 0; dy < L::KH; dy++)
-      for (int dx = 0; dx < L::KW; dx++) {
-#pragma HLS PIPELINE II=1
-        const int r = (c * L::KH + dy) * L::KW + dx;
-        const X a = x[c][oy + dy][ox + dx];
-        for (int o = 0; o < L::G; o++) {
-#pragma HLS UNROLL
-          acc[o][0] += (prod_t)(w[r][o] * a);
-        }
-      }
-}
+// The dense stand-in's weights have no kernel ids: every weight is its own kernel's.
+struct no_ids {};
 
-// Sparse-dense: each cycle reads one activation and one row of the packed weight memory (G
-// weights and G kernel ids, one per packed kernel): the Hadamard product of the window with the
-// G packed kernels, one position at a time. Serial routing: each product goes through a
-// multiplexer to the accumulator its kernel id names, one product per group per cycle.
-template <class L, class X>
-void mac_sparse_dense(const X x[L::C_IN][L::H][L::W], int oy, int ox,
-                      const wgt_t w[L::ROWS][L::G], const ap_uint<L::ID_BITS> id[L::ROWS][L::G],
-                      acc_t acc[L::G][L::NPG]) {
-  for (int c = 0; c < L::C_IN; c++)
-    for (int dy = 0; dy < L::KH; dy++)
-      for (int dx = 0; dx < L::KW; dx++) {
-#pragma HLS PIPELINE II=1
-        const int r = (c * L::KH + dy) * L::KW + dx;
-        const X a = x[c][oy + dy][ox + dx];
-        for (int g = 0; g < L::G; g++) {
-#pragma HLS UNROLL
-          const prod_t p = w[r][g] * a;  // Multiply
-          acc[g][id[r][g]] += p;         // Route by kernel id, Sum
-        }
-      }
-}
-
-// Parallel routing of PORTS products per group: every accumulator of the group adds, through a
-// small adder tree, the products whose kernel id names it. Products of one cycle may name the
-// same accumulator, so no product can be steered alone.
-template <class L>
-void route_parallel(const prod_t prod[L::PORTS][L::G], const ap_uint<L::ID_BITS> kid[L::PORTS][L::G],
-                    acc_t acc[L::G][L::NPG]) {
+template <class IDS>
+inline int kernel_id(const IDS &id, int c, int kk, int g) {
 #pragma HLS INLINE
+  return id[c][kk][g];
+}
+inline int kernel_id(const no_ids &, int, int, int) { return 0; }
+
+template <class IDS>
+inline int kernel_id(const IDS &id, int r, int g) {
+#pragma HLS INLINE
+  return id[r][g];
+}
+inline int kernel_id(const no_ids &, int, int) { return 0; }
+
+// ---------------------------------------------------------------- Multiply, Route, Sum
+
+// One product into the accumulators of its group: the kernel id picks the accumulator (a
+// multiplexer in front of one adder; the other NPG - 1 keep their values). `first` starts a
+// new sum: the accumulators of the previous pass are already in the shadow copy.
+template <class L>
+inline void route_add(sum_t<L> acc[L::NPG], int j, prod_t p, bool first) {
+#pragma HLS INLINE
+  if (first)
+    for (int k = 0; k < L::NPG; k++) acc[k] = 0;
+  acc[j] += p;
+}
+
+// A unit fed by dense activations: slice s takes channel inner * SLICES + s of the pixel at
+// (y, x); its row of the packed memory is (channel, kernel offset kk).
+template <class L, class X, class IDS>
+inline void unit_mac(sum_t<L> acc[L::G][L::NPG], bool first, const X x[L::H][L::W][L::C_IN],
+                     const wgt_t w[L::C_IN][L::KK][L::G], const IDS &id, int y, int xx, int kk,
+                     int inner, int lane, int slice) {
+#pragma HLS INLINE
+  const int c = inner * L::SLICES + slice;
+  const X a = x[y][xx][c];
   for (int g = 0; g < L::G; g++) {
 #pragma HLS UNROLL
-    for (int j = 0; j < L::NPG; j++) {
-#pragma HLS UNROLL
-      acc_t sum = 0;
-      for (int p = 0; p < L::PORTS; p++) {
-#pragma HLS UNROLL
-        if (kid[p][g] == j) sum += prod[p][g];
-      }
-      acc[g][j] += sum;
-    }
+    const prod_t p = w[c][kk][g] * a;                            // Multiply
+    route_add<L>(acc[g], kernel_id(id, c, kk, g), p, first);   // Route by kernel id, Sum
   }
 }
 
-// Sparse-sparse: the input holds K_IN winners per pixel (channel, value). For each kernel
-// offset (dy, dx), the winners of input pixel (oy+dy, ox+dx) address rows (channel, dy, dx) of
-// the packed weight memory: PORTS of them are read in the same cycle, one per read port (a copy
-// of the memory serves two ports). Zeros never reach a multiplier.
+// A unit fed by k-WTA winners: lane `lane` takes winner `inner` of the pixel at (y, x), whose
+// channel and the kernel offset address a row of the packed memory (Select addresses Multiply).
+// Each lane has its own read port: a copy of the memory serves two (dual-port block RAM).
 template <class L>
-void mac_sparse_sparse(const winner_t x[L::H][L::W][L::K_IN], int oy, int ox,
-                       const wgt_t w[L::COPIES][L::ROWS][L::G],
-                       const ap_uint<L::ID_BITS> id[L::COPIES][L::ROWS][L::G],
-                       acc_t acc[L::G][L::NPG]) {
-  for (int dy = 0; dy < L::KH; dy++)
-    for (int dx = 0; dx < L::KW; dx++)
-      for (int chunk = 0; chunk < L::CHUNKS; chunk++) {
+inline void unit_mac(sum_t<L> acc[L::G][L::NPG], bool first, const winner_t x[L::H][L::W][L::K_IN],
+                     const wgt_t w[L::COPIES][L::ROWS][L::G],
+                     const ap_uint<L::ID_BITS> id[L::COPIES][L::ROWS][L::G], int y, int xx, int kk,
+                     int inner, int lane, int slice) {
+#pragma HLS INLINE
+  const winner_t a = x[y][xx][inner];
+  const int r = a.index * L::KK + kk;
+  for (int g = 0; g < L::G; g++) {
+#pragma HLS UNROLL
+    const prod_t p = w[lane / 2][r][g] * a.value;             // Multiply
+    route_add<L>(acc[g], id[lane / 2][r][g], p, first);      // Route by kernel id, Sum
+  }
+}
+
+// ---------------------------------------------------------------- bias and pooling
+
+// Drain step d of a finished pass: for DRAIN channels, add the slices' sums and the bias (the
+// conv outputs), take the maximum over the lanes and over the passes so far (max-pooling),
+// and after the last pass send the pooled values on.
+template <class L>
+void drain_step(const sum_t<L> shadow[L::LANES][L::SLICES][L::C_PAD], const acc_t bias[L::C_PAD],
+                int d, int py, int px, int pass, acc_t pooled[L::C_PAD],
+                hls::stream<vec<acc_t, L::DRAIN> > &out) {
+#pragma HLS INLINE
+  const int PASSES = L::POOL * L::POOL / L::LANES;
+  vec<acc_t, L::DRAIN> o;
+  for (int e = 0; e < L::DRAIN; e++) {
+#pragma HLS UNROLL
+    const int c = d * L::DRAIN + e;
+    acc_t best = 0;
+    for (int l = 0; l < L::LANES; l++) {
+#pragma HLS UNROLL
+      acc_t v = bias[c];
+      for (int s = 0; s < L::SLICES; s++) {
+#pragma HLS UNROLL
+        v += shadow[l][s][c];
+      }
+      const int at = pass * L::LANES + l;  // which conv output under the pooled pixel
+      const int oy = py * L::POOL + at / L::POOL, ox = px * L::POOL + at % L::POOL;
+      if (c < L::C_OUT) CS_TAP(L::INDEX, CS_TAP_ACC, (c * L::OH + oy) * L::OW + ox, v);
+      if (l == 0 || v > best) best = v;
+    }
+    if (pass == 0 || best > pooled[c]) pooled[c] = best;
+    o.v[e] = pooled[c];
+  }
+  if (pass == PASSES - 1) out.write(o);
+}
+
+// ---------------------------------------------------------------- the multiply process
+
+// One flattened loop over (pooled pixel, pass, kernel offset, input step): every cycle each of
+// the LANES x SLICES units multiplies one activation by one packed row. When a pass ends, its
+// sums are copied into a shadow set of registers in the same cycle, and drain_step empties
+// the shadow during the first C_PAD / DRAIN cycles of the next pass: no cycle is spent on
+// anything but multiplies, apart from one drain at the end of the clip.
+template <class L, class X, class WM, class IM>
+void conv_engine(const X &x, const WM &w, const IM &id, const acc_t bias[L::C_PAD],
+                 hls::stream<vec<acc_t, L::DRAIN> > &out) {
+#pragma HLS INLINE
+  const int PASSES = L::POOL * L::POOL / L::LANES;
+  const int INNER = L::K_IN > 0 ? L::K_IN : L::C_IN / L::SLICES;  // steps per kernel offset
+  const int STEPS = L::KK * INNER;                                  // cycles of one pass
+  const int DRAINS = L::C_PAD / L::DRAIN;                           // cycles to drain a pass
+  static_assert(L::POOL * L::POOL % L::LANES == 0, "LANES must divide POOL * POOL");
+  static_assert(L::K_IN > 0 || L::C_IN % L::SLICES == 0, "SLICES must divide C_IN");
+  static_assert(L::C_PAD % L::DRAIN == 0 && DRAINS <= STEPS, "a pass must drain in one pass");
+
+  sum_t<L> acc[L::LANES][L::SLICES][L::G][L::NPG];
+  sum_t<L> shadow[L::LANES][L::SLICES][L::C_PAD];
+  acc_t pooled[L::C_PAD];
+#pragma HLS ARRAY_PARTITION variable=acc type=complete dim=0
+#pragma HLS ARRAY_PARTITION variable=shadow type=complete dim=0
+#pragma HLS ARRAY_PARTITION variable=pooled type=cyclic factor=L::DRAIN
+
+  int py = 0, px = 0, pass = 0, dy = 0, dx = 0, kk = 0, inner = 0, step = 0;
+  int dpy = 0, dpx = 0, dpass = 0;  // the pass whose sums wait in the shadow
+conv_mac:
+  for (int t = 0; t < L::PH * L::PW * PASSES * STEPS; t++) {
 #pragma HLS PIPELINE II=1
-        prod_t prod[L::PORTS][L::G];
-        ap_uint<L::ID_BITS> kid[L::PORTS][L::G];
-#pragma HLS ARRAY_PARTITION variable=prod type=complete dim=0
-#pragma HLS ARRAY_PARTITION variable=kid type=complete dim=0
-        for (int p = 0; p < L::PORTS; p++) {
+    if (t >= STEPS && step < DRAINS) drain_step<L>(shadow, bias, step, dpy, dpx, dpass, pooled, out);
+    for (int l = 0; l < L::LANES; l++) {
 #pragma HLS UNROLL
-          const int s = chunk * L::PORTS + p;
-          const bool valid = s < L::K_IN;  // the last chunk may be partial
-          const winner_t a = x[oy + dy][ox + dx][valid ? s : 0];
-          const int r = (a.index * L::KH + dy) * L::KW + dx;  // Select addresses the row
-          for (int g = 0; g < L::G; g++) {
+      const int at = pass * L::LANES + l;
+      const int oy = py * L::POOL + at / L::POOL, ox = px * L::POOL + at % L::POOL;
+      for (int s = 0; s < L::SLICES; s++) {
 #pragma HLS UNROLL
-            prod[p][g] = valid ? (prod_t)(w[p / 2][r][g] * a.value) : prod_t(0);  // Multiply
-            kid[p][g] = id[p / 2][r][g];
-          }
+        unit_mac<L>(acc[l][s], step == 0, x, w, id, oy + dy, ox + dx, kk, inner, l, s);
+      }
+    }
+    if (step == STEPS - 1) {  // the pass is complete: its sums move to the shadow
+      for (int l = 0; l < L::LANES; l++)
+        for (int s = 0; s < L::SLICES; s++)
+          for (int c = 0; c < L::C_PAD; c++) shadow[l][s][c] = acc[l][s][c / L::NPG][c % L::NPG];
+      dpy = py;
+      dpx = px;
+      dpass = pass;
+    }
+    // next input step, kernel offset, pass, pooled pixel
+    if (++inner == INNER) {
+      inner = 0;
+      kk++;
+      if (++dx == L::KW) {
+        dx = 0;
+        dy++;
+      }
+    }
+    if (++step == STEPS) {
+      step = kk = dy = 0;
+      if (++pass == PASSES) {
+        pass = 0;
+        if (++px == L::PW) {
+          px = 0;
+          py++;
         }
-        route_parallel<L>(prod, kid, acc);  // Route, Sum
       }
-}
-
-// ---------------------------------------------------------------- bias, pool, requantise
-
-template <class L>
-void init_acc(const channel_params<L::C_PAD> &p, acc_t acc[L::G][L::NPG]) {
-#pragma HLS INLINE
-  for (int g = 0; g < L::G; g++)
-    for (int j = 0; j < L::NPG; j++) acc[g][j] = p.bias[g * L::NPG + j];
-}
-
-template <class L>
-void init_pool(acc_t pooled[L::G][L::NPG]) {
-#pragma HLS INLINE
-  for (int g = 0; g < L::G; g++)
-    for (int j = 0; j < L::NPG; j++) pooled[g][j] = ACC_MIN;
-}
-
-// Max-pool: fold the accumulators of conv output (oy, ox) into the pooled maximum.
-template <class L>
-void pool_max(const acc_t acc[L::G][L::NPG], int oy, int ox, acc_t pooled[L::G][L::NPG]) {
-#pragma HLS INLINE
-  for (int g = 0; g < L::G; g++)
-    for (int j = 0; j < L::NPG; j++) {
-      const int c = g * L::NPG + j;
-      if (c < L::C_OUT) CS_TAP(L::INDEX, CS_TAP_ACC, (c * L::OH + oy) * L::OW + ox, acc[g][j]);
-      if (acc[g][j] > pooled[g][j]) pooled[g][j] = acc[g][j];
     }
-}
-
-// Requantise the C_OUT channels of one pooled pixel (one channel per cycle: one 32x31-bit
-// multiplier per layer is plenty next to the MAC loop).
-template <class L>
-void requant_pixel(const acc_t pooled[L::G][L::NPG], const channel_params<L::C_PAD> &p,
-                   int py, int px, act_t y[L::C_OUT]) {
-  for (int c = 0; c < L::C_OUT; c++) {
+  }
+conv_drain_last:
+  for (int d = 0; d < DRAINS; d++) {
 #pragma HLS PIPELINE II=1
-    const acc_t v = pooled[c / L::NPG][c % L::NPG];
-    y[c] = requantize(v, p.multiplier[c], p.shift[c]);
-    CS_TAP(L::INDEX, CS_TAP_POOLED, (c * L::PH + py) * L::PW + px, v);
-    CS_TAP(L::INDEX, CS_TAP_OUT, (c * L::PH + py) * L::PW + px, y[c]);
+    drain_step<L>(shadow, bias, d, dpy, dpx, dpass, pooled, out);
   }
 }
 
-// ---------------------------------------------------------------- where a pixel's output goes
-
-// Dense output (no k-WTA) into the next conv layer's input.
-template <class L>
-void emit(const act_t y[L::C_OUT], int py, int px, act_t out[L::C_OUT][L::PH][L::PW]) {
-  for (int c = 0; c < L::C_OUT; c++) out[c][py][px] = y[c];
+// The multiply process of a packed layer (dense activations or k-WTA winners in, as x says).
+template <class L, class X, class WM, class IM>
+void conv_mac(const X &x, const WM &w, const IM &id, const acc_t bias[L::C_PAD],
+              hls::stream<vec<acc_t, L::DRAIN> > &out) {
+#pragma HLS INLINE off
+  conv_engine<L>(x, w, id, bias, out);
 }
 
-// Dense output flattened in (c, h, w) order for a linear layer.
-template <class L>
-void emit(const act_t y[L::C_OUT], int py, int px, act_t out[L::C_OUT * L::PH * L::PW]) {
-  for (int c = 0; c < L::C_OUT; c++) out[(c * L::PH + py) * L::PW + px] = y[c];
+// The multiply process of the dense stand-in (no kernel ids).
+template <class L, class X, class WM>
+void conv_mac(const X &x, const WM &w, const acc_t bias[L::C_PAD],
+              hls::stream<vec<acc_t, L::DRAIN> > &out) {
+#pragma HLS INLINE off
+  conv_engine<L>(x, w, no_ids(), bias, out);
 }
 
-// Local k-WTA, winners kept per pixel for the next (sparse-sparse) conv layer.
+// ---------------------------------------------------------------- requantise, hand on
+
+// Where a requantised channel goes: into the next conv layer's input buffer [PH][PW][C] as it
+// is produced (the buffer's words hold the DRAIN channels of one cycle, see the tops) ...
 template <class L>
-void emit(const act_t y[L::C_OUT], int py, int px, winner_t out[L::PH][L::PW][L::K]) {
-  winner_t win[L::K];
-  kwta_local<L::C_OUT, L::K>(y, win);
-  for (int s = 0; s < L::K; s++) {
-    out[py][px][s] = win[s];
-    CS_TAP(L::INDEX, CS_TAP_ACTIVE, (win[s].index * L::PH + py) * L::PW + px, win[s].value);
+void emit_channel(act_t out[L::PH][L::PW][L::C_OUT], int py, int px, int c, act_t v) {
+#pragma HLS INLINE
+  out[py][px][c] = v;
+}
+template <class L>
+void emit_channel(hls::stream<vec<act_t, L::C_OUT> > &, int, int, int, act_t) {}
+
+// ... or, whole pixels, to the local k-WTA process.
+template <class L>
+void emit_pixel(const act_t[L::C_PAD], act_t[L::PH][L::PW][L::C_OUT]) {}
+template <class L>
+void emit_pixel(const act_t y[L::C_PAD], hls::stream<vec<act_t, L::C_OUT> > &out) {
+#pragma HLS INLINE
+  vec<act_t, L::C_OUT> v;
+  for (int c = 0; c < L::C_OUT; c++) {
+#pragma HLS UNROLL
+    v.v[c] = y[c];
+  }
+  out.write(v);
+}
+
+// Requantise the pooled values, DRAIN channels per cycle, and hand them on.
+template <class L, class OUT>
+void conv_requant(hls::stream<vec<acc_t, L::DRAIN> > &in, const ap_int<32> mult[L::C_PAD],
+                  const ap_uint<6> shift[L::C_PAD], OUT &out) {
+#pragma HLS INLINE off
+  const int DRAINS = L::C_PAD / L::DRAIN;
+  act_t y[L::C_PAD];
+#pragma HLS ARRAY_PARTITION variable=y type=complete
+  int py = 0, px = 0, d = 0;
+conv_requant:
+  for (int t = 0; t < L::PH * L::PW * DRAINS; t++) {
+#pragma HLS PIPELINE II=1
+    const vec<acc_t, L::DRAIN> v = in.read();
+    for (int e = 0; e < L::DRAIN; e++) {
+#pragma HLS UNROLL
+      const int c = d * L::DRAIN + e;
+      y[c] = requantize(v.v[e], mult[c], shift[c]);
+      if (c < L::C_OUT) {
+        emit_channel<L>(out, py, px, c, y[c]);
+        CS_TAP(L::INDEX, CS_TAP_POOLED, (c * L::PH + py) * L::PW + px, v.v[e]);
+        CS_TAP(L::INDEX, CS_TAP_OUT, (c * L::PH + py) * L::PW + px, y[c]);
+      }
+    }
+    if (++d == DRAINS) {
+      emit_pixel<L>(y, out);
+      d = 0;
+      if (++px == L::PW) {
+        px = 0;
+        py++;
+      }
+    }
   }
 }
 
-// Local k-WTA, winners streamed with their flat (c, h, w) index to a sparse-sparse linear layer.
+// ---------------------------------------------------------------- Select per pixel
+
+// Select the k winners of a pixel straight into the next conv layer's input buffer
+// [PH][PW][K]: the comparator tree pops one a cycle into its place.
 template <class L>
-void emit(const act_t y[L::C_OUT], int py, int px, hls::stream<winner_t> &out) {
-  winner_t win[L::K];
-  kwta_local<L::C_OUT, L::K>(y, win);
+void select_pixel(const act_t y[L::C_OUT], int py, int px, winner_t out[L::PH][L::PW][L::K]) {
+#pragma HLS INLINE
+  kwta_local<L::C_OUT, L::K>(y, out[py][px]);
+#ifndef __SYNTHESIS__
   for (int s = 0; s < L::K; s++) {
+    const winner_t w = out[py][px][s];
+    CS_TAP(L::INDEX, CS_TAP_ACTIVE, (w.index * L::PH + py) * L::PW + px, w.value);
+  }
+#endif
+}
+
+// Select the k winners of a pixel and send them, with their flat (c, h, w) index, to a
+// sparse-sparse linear layer.
+template <class L>
+void select_pixel(const act_t y[L::C_OUT], int py, int px, hls::stream<winner_t> &out) {
+#pragma HLS INLINE
+  winner_t win[L::K];
+#pragma HLS ARRAY_PARTITION variable=win type=complete
+  kwta_local<L::C_OUT, L::K>(y, win);
+emit_winners:
+  for (int s = 0; s < L::K; s++) {
+#pragma HLS PIPELINE II=1
     winner_t flat;
     flat.index = (win[s].index * L::PH + py) * L::PW + px;
     flat.value = win[s].value;
@@ -199,81 +318,20 @@ void emit(const act_t y[L::C_OUT], int py, int px, hls::stream<winner_t> &out) {
   }
 }
 
-// ---------------------------------------------------------------- the three conv layers
-
-// Each layer walks the pooled pixels; under each it runs its engine for the POOL x POOL conv
-// outputs, keeps their maximum, requantises and hands the pixel on.
-
-// The dense conv layer (both conv layers of the dense top).
-template <class L, class X, class OUT>
-void conv_dense(const X x[L::C_IN][L::H][L::W], const wgt_t w[L::ROWS][L::G],
-                const channel_params<L::C_PAD> &p, OUT &out) {
-  for (int py = 0; py < L::PH; py++)
-    for (int px = 0; px < L::PW; px++) {
-      acc_t pooled[L::G][L::NPG], acc[L::G][L::NPG];
-      act_t y[L::C_OUT];
-#pragma HLS ARRAY_PARTITION variable=acc type=complete dim=0
-#pragma HLS ARRAY_PARTITION variable=pooled type=complete dim=0
-      init_pool<L>(pooled);
-      for (int sy = 0; sy < L::POOL; sy++)
-        for (int sx = 0; sx < L::POOL; sx++) {
-          const int oy = py * L::POOL + sy, ox = px * L::POOL + sx;
-          init_acc<L>(p, acc);
-          mac_dense<L, X>(x, oy, ox, w, acc);
-          pool_max<L>(acc, oy, ox, pooled);
-        }
-      requant_pixel<L>(pooled, p, py, px, y);
-      emit<L>(y, py, px, out);
-    }
-}
-
-// The sparse-dense conv layer (conv1 of both sparse tops, conv2 of the sparse-dense top).
-template <class L, class X, class OUT>
-void conv_sparse_dense(const X x[L::C_IN][L::H][L::W], const wgt_t w[L::ROWS][L::G],
-                       const ap_uint<L::ID_BITS> id[L::ROWS][L::G],
-                       const channel_params<L::C_PAD> &p, OUT &out) {
-  for (int py = 0; py < L::PH; py++)
-    for (int px = 0; px < L::PW; px++) {
-      acc_t pooled[L::G][L::NPG], acc[L::G][L::NPG];
-      act_t y[L::C_OUT];
-#pragma HLS ARRAY_PARTITION variable=acc type=complete dim=0
-#pragma HLS ARRAY_PARTITION variable=pooled type=complete dim=0
-      init_pool<L>(pooled);
-      for (int sy = 0; sy < L::POOL; sy++)
-        for (int sx = 0; sx < L::POOL; sx++) {
-          const int oy = py * L::POOL + sy, ox = px * L::POOL + sx;
-          init_acc<L>(p, acc);
-          mac_sparse_dense<L, X>(x, oy, ox, w, id, acc);
-          pool_max<L>(acc, oy, ox, pooled);
-        }
-      requant_pixel<L>(pooled, p, py, px, y);
-      emit<L>(y, py, px, out);
-    }
-}
-
-// The sparse-sparse conv layer (conv2 of the sparse-sparse top): its input is k-WTA winners.
+// Local k-WTA of every pooled pixel as it arrives.
 template <class L, class OUT>
-void conv_sparse_sparse(const winner_t x[L::H][L::W][L::K_IN],
-                        const wgt_t w[L::COPIES][L::ROWS][L::G],
-                        const ap_uint<L::ID_BITS> id[L::COPIES][L::ROWS][L::G],
-                        const channel_params<L::C_PAD> &p, OUT &out) {
-  for (int py = 0; py < L::PH; py++)
-    for (int px = 0; px < L::PW; px++) {
-      acc_t pooled[L::G][L::NPG], acc[L::G][L::NPG];
-      act_t y[L::C_OUT];
-#pragma HLS ARRAY_PARTITION variable=acc type=complete dim=0
-#pragma HLS ARRAY_PARTITION variable=pooled type=complete dim=0
-      init_pool<L>(pooled);
-      for (int sy = 0; sy < L::POOL; sy++)
-        for (int sx = 0; sx < L::POOL; sx++) {
-          const int oy = py * L::POOL + sy, ox = px * L::POOL + sx;
-          init_acc<L>(p, acc);
-          mac_sparse_sparse<L>(x, oy, ox, w, id, acc);
-          pool_max<L>(acc, oy, ox, pooled);
-        }
-      requant_pixel<L>(pooled, p, py, px, y);
-      emit<L>(y, py, px, out);
+void kwta_pixels(hls::stream<vec<act_t, L::C_OUT> > &in, OUT &out) {
+#pragma HLS INLINE off
+  int py = 0, px = 0;
+kwta_pixels:
+  for (int p = 0; p < L::PH * L::PW; p++) {
+    const vec<act_t, L::C_OUT> y = in.read();
+    select_pixel<L>(y.v, py, px, out);
+    if (++px == L::PW) {
+      px = 0;
+      py++;
     }
+  }
 }
 
 #endif

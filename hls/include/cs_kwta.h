@@ -11,7 +11,8 @@
 #ifndef CS_KWTA_H
 #define CS_KWTA_H
 
-#include "cs_sort8.h"  // generated from compsparse.kwta_hw.SORT8_LAYERS
+#include "cs_config.h"  // generated: CS_RMW_II
+#include "cs_sort8.h"   // generated from compsparse.kwta_hw.SORT8_LAYERS
 #include "cs_tap.h"
 #include "cs_types.h"
 #include <hls_stream.h>
@@ -51,10 +52,11 @@ constexpr int pow2_at_least(int n) {
   return n <= 1 ? 1 : n <= 2 ? 2 : n <= 4 ? 4 : n <= 8 ? 8 : n <= 16 ? 16 : 32;
 }
 
-// Local k-WTA of N candidates (the channels of one pixel): the K winners, best first.
+// Local k-WTA of N candidates (the channels of one pixel): the K winners, best first, one per
+// cycle into `win` (inlined, so `win` may be a pixel of the next layer's input buffer).
 template <int N, int K>
 void kwta_local(const act_t y[N], winner_t win[K]) {
-#pragma HLS INLINE off
+#pragma HLS INLINE
   const int NG = (N + 7) / 8;            // FIFOs (groups of 8); a partial last group is padded
   const int LEAVES = pow2_at_least(NG);  // comparator-tree leaves, padded with empty FIFOs
 
@@ -63,7 +65,7 @@ void kwta_local(const act_t y[N], winner_t win[K]) {
 #pragma HLS ARRAY_PARTITION variable=fifo type=complete dim=0
 #pragma HLS ARRAY_PARTITION variable=head type=complete
 
-sort_groups:
+kwta_sort:
   for (int g = 0; g < NG; g++) {
 #pragma HLS UNROLL
     cand_t wire[8];
@@ -79,7 +81,7 @@ sort_groups:
     head[g] = 0;
   }
 
-pop_winners:
+kwta_pop:
   for (int s = 0; s < K; s++) {
 #pragma HLS PIPELINE II=1
     // the comparator tree: log2(LEAVES) levels of pairwise "beats" over the FIFO heads
@@ -110,30 +112,35 @@ pop_winners:
 template <int N, int K, int LAYER>
 void kwta_global(const act_t y[N], hls::stream<winner_t> &out) {
 #pragma HLS INLINE off
-  ap_uint<16> hist[256];  // one counter per 8-bit value; N < 2^16
+  // Two histograms, one for the values at even and one at odd positions: a counter is a
+  // read-modify-write of a block RAM word, and the next value may hit the same bin, so one bank
+  // takes a new value only every CS_RMW_II cycles. Two banks fed in parallel count N values in
+  // about N cycles; the threshold scan adds them.
+  ap_uint<16> hist[2][256];  // one counter per 8-bit value; N < 2^16
+#pragma HLS ARRAY_PARTITION variable=hist type=complete dim=1
 
-clear:
+kwta_clear:
   for (int b = 0; b < 256; b++) {
 #pragma HLS PIPELINE II=1
-    hist[b] = 0;
+    hist[0][b] = 0;
+    hist[1][b] = 0;
   }
-count:
-  for (int i = 0; i < N; i++) {
-#pragma HLS PIPELINE II=1
-    // If synthesis reports II > 1 here (the read-modify-write of equal consecutive bins), split
-    // hist into two banks counted by even and odd i and add them in the threshold pass.
-    hist[y[i]]++;
+kwta_count:
+  for (int i = 0; i < N; i += 2) {
+#pragma HLS PIPELINE II=CS_RMW_II
+    hist[0][y[i]]++;
+    if (i + 1 < N) hist[1][y[i + 1]]++;
   }
 
   // Read the bins from the top: the threshold is the highest bin at which the count of values
   // at or above it reaches K. All values above it win, and the first K - above equal to it.
   int above = 0, threshold = 0, seen = 0;
   bool found = false;
-threshold_scan:
+kwta_scan:
   for (int b = 255; b >= 0; b--) {
 #pragma HLS PIPELINE II=1
     const int before = seen;
-    seen += (int)hist[b];
+    seen += (int)hist[0][b] + (int)hist[1][b];
     if (!found && seen >= K) {
       found = true;
       threshold = b;
@@ -142,7 +149,7 @@ threshold_scan:
   }
 
   int ties = K - above;  // values equal to the threshold that still win, in index order
-select:
+kwta_select:
   for (int i = 0; i < N; i++) {
 #pragma HLS PIPELINE II=1
     const int v = y[i];

@@ -4,8 +4,10 @@
 // The paper ran its dense network on Xilinx's Vitis AI DPU, not on HLS. This top is a plain
 // HLS dense engine over the same integer pipeline (the dense kernels of the exported model),
 // so that all three variants can be checked bit for bit and compared on one footing; its speed
-// says nothing about the DPU's. Conv weights live on chip; the linear layers' 2.4 MB of weights
-// are streamed from DDR every clip (they do not fit a ZU3EG).
+// says nothing about the DPU's. Conv weights and the small output layer live on chip;
+// linear1's 2.4 MB of weights are streamed from DDR every clip (they do not fit a ZU3EG), and
+// that stream, one 64-bit word per cycle, sets the pace: the conv layers get one lane each,
+// more would only wait for it. The layers are dataflow processes, as in the sparse tops.
 #include "cs_config.h"
 #if CS_VARIANT != CS_VARIANT_DENSE
 #error "cs_config.h was generated for another variant: run compsparse hls-params --variant dense"
@@ -32,44 +34,61 @@ void cs_dense(const word_t *params, const word_t *input, word_t *logits, int n_c
 #pragma HLS INTERFACE mode=s_axilite port=load_params
 #pragma HLS INTERFACE mode=s_axilite port=return
 
-  // Conv weights on chip, [input position][output channel]: one row feeds all C_OUT MACs.
-  static wgt_t w1[L1::ROWS][L1::G];
-  static wgt_t w2[L2::ROWS][L2::G];
-#pragma HLS ARRAY_RESHAPE variable=w1 type=complete dim=2
-#pragma HLS ARRAY_RESHAPE variable=w2 type=complete dim=2
-  static channel_params<L1::C_PAD> p1;
-  static channel_params<L2::C_PAD> p2;
-  static channel_params<L3::C_PAD> p3;
-  static channel_params<L4::C_PAD> p4;
+  // Conv weights on chip, [input channel][kernel offset][output channel]: one row feeds all
+  // C_OUT MACs. The output layer's 1500 x 12 weights too (18 KB).
+  static wgt_t w1[L1::C_IN][L1::KK][L1::G];
+  static wgt_t w2[L2::C_IN][L2::KK][L2::G];
+  static wgt_t w4[L4::N_IN][L4::C_OUT];
+#pragma HLS ARRAY_RESHAPE variable=w1 type=complete dim=3
+#pragma HLS ARRAY_RESHAPE variable=w2 type=complete dim=3
+#pragma HLS ARRAY_PARTITION variable=w1 type=cyclic factor=L1::SLICES dim=1
+#pragma HLS ARRAY_PARTITION variable=w2 type=cyclic factor=L2::SLICES dim=1
+#pragma HLS ARRAY_RESHAPE variable=w4 type=complete dim=2
+  static acc_t b1[L1::C_PAD], b2[L2::C_PAD], b3[L3::C_PAD], b4[L4::C_PAD];
+  static ap_int<32> m1[L1::C_PAD], m2[L2::C_PAD], m3[L3::C_PAD];
+  static ap_uint<6> s1[L1::C_PAD], s2[L2::C_PAD], s3[L3::C_PAD];
+#pragma HLS ARRAY_PARTITION variable=b1 type=cyclic factor=L1::DRAIN
+#pragma HLS ARRAY_PARTITION variable=m1 type=cyclic factor=L1::DRAIN
+#pragma HLS ARRAY_PARTITION variable=s1 type=cyclic factor=L1::DRAIN
+#pragma HLS ARRAY_PARTITION variable=b2 type=cyclic factor=L2::DRAIN
+#pragma HLS ARRAY_PARTITION variable=m2 type=cyclic factor=L2::DRAIN
+#pragma HLS ARRAY_PARTITION variable=s2 type=cyclic factor=L2::DRAIN
 
   if (load_params) {
-    load_weights<L1::ROWS, L1::G>(params, L1::W_OFF, w1);
-    load_weights<L2::ROWS, L2::G>(params, L2::W_OFF, w2);
-    load_channel_params<L1>(params, p1);
-    load_channel_params<L2>(params, p2);
-    load_channel_params<L3>(params, p3);
-    load_channel_params<L4>(params, p4);
+    load_conv_weights<L1, L1::G>(params, w1);
+    load_conv_weights<L2, L2::G>(params, w2);
+    load_linear_weights<L4>(params, w4);
+    load_bias<L1>(params, b1);
+    load_bias<L2>(params, b2);
+    load_bias<L3>(params, b3);
+    load_bias<L4>(params, b4);
+    load_requant<L1>(params, m1, s1);
+    load_requant<L2>(params, m2, s2);
+    load_requant<L3>(params, m3, s3);
   }
 
 clips:
   for (int n = 0; n < n_clips; n++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=1
-    in_t x0[CsIn::C][CsIn::H][CsIn::W];
-    act_t a1[L1::C_OUT][L1::PH][L1::PW];
-    act_t a2[L2::C_OUT * L2::PH * L2::PW];  // flattened in (c, h, w) order for linear1
-    acc_t acc3[L3::G][L3::NPG];
+#pragma HLS DATAFLOW
+    in_t x0[CsIn::H][CsIn::W][CsIn::C];
+    hls::stream<vec<acc_t, L1::DRAIN> > p1("p1");  // pooled sums of conv1
+    act_t a1[L1::PH][L1::PW][L1::C_OUT];           // conv1's output by pixel
+    hls::stream<vec<acc_t, L2::DRAIN> > p2("p2");
+    act_t a2[L2::PH][L2::PW][L2::C_OUT];
     act_t y3[L3::C_OUT];
-    acc_t acc4[L4::G][L4::NPG];
-    // 8 weights arrive per bus word, so 8 accumulators must be written per cycle.
-#pragma HLS ARRAY_PARTITION variable=acc3 type=cyclic factor=8 dim=1
-#pragma HLS ARRAY_PARTITION variable=acc4 type=cyclic factor=8 dim=1
+#pragma HLS ARRAY_PARTITION variable=x0 type=cyclic factor=2 dim=1
+#pragma HLS ARRAY_PARTITION variable=x0 type=cyclic factor=8 dim=2
+    // A word of a1 holds the DRAIN channels conv1 requantises per cycle; conv2's slices take
+    // their channels of a pixel from one word.
+#pragma HLS ARRAY_RESHAPE variable=a1 type=cyclic factor=L1::DRAIN dim=3
 
-    read_input<CsIn>(input + n * CsIn::WORDS, x0);
-    conv_dense<L1>(x0, w1, p1, a1);
-    conv_dense<L2>(a1, w2, p2, a2);
-    linear_dense<L3>(a2, params, p3, acc3);
-    requant_vector<L3>(acc3, p3, y3);
-    linear_dense<L4>(y3, params, p4, acc4);
-    store_logits<L4>(acc4, logits + n * CsOut::WORDS);
+    read_input<CsIn>(input, n, x0);
+    conv_mac<L1>(x0, w1, b1, p1);
+    conv_requant<L1>(p1, m1, s1, a1);
+    conv_mac<L2>(a1, w2, b2, p2);
+    conv_requant<L2>(p2, m2, s2, a2);
+    linear_ddr<L3>(a2, params, b3, m3, s3, y3);
+    linear_output<L4>(y3, w4, b4, logits, n);
   }
 }

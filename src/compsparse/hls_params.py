@@ -39,8 +39,9 @@ from .kwta_hw import SORT8_LAYERS
 from .quant import QuantModel
 
 __all__ = [
+    "CONV_UNITS",
     "COSIM_CLIPS",
-    "LINEAR_PORTS",
+    "RMW_II",
     "TOPS",
     "VARIANTS",
     "HlsParams",
@@ -54,9 +55,24 @@ __all__ = [
 VARIANTS = ("dense", "sparse-dense", "sparse-sparse")
 TOPS = {"dense": "cs_dense", "sparse-dense": "cs_sparse_dense", "sparse-sparse": "cs_sparse_sparse"}
 _VARIANT_CODE = {"dense": 1, "sparse-dense": 2, "sparse-sparse": 3}
-#: Read ports of the linear layers' packed memories in the sparse-sparse top: two winners per
-#: cycle, i.e. one dual-port copy of the memory (linear1's packed weights are 96,000 bytes).
-LINEAR_PORTS = 2
+#: Parallel multiply units of each conv layer, ``(LANES, SLICES)`` per variant (our choice; the
+#: paper gives no HLS details). LANES conv outputs under one pooled pixel are computed at once,
+#: SLICES units split a pixel's input channels (dense activations only). They balance each
+#: design's dataflow processes and keep one sparse instance within the ZU3EG's 360 DSP slices
+#: (the paper fitted one): sparse-dense conv1 2 x 32 and conv2 16 x 8 multipliers (about 10,000
+#: cycles each per word), sparse-sparse conv1 4 x 32 (4,900) and conv2 4 lanes of winners
+#: (4,375); the dense stand-in is bound by streaming linear1 from DDR (300,800 cycles), so one
+#: lane of 64 multipliers per conv layer is enough. A model of another shape gets the largest
+#: divisors of POOL*POOL and C_IN not above these.
+CONV_UNITS = {
+    "dense": ((1, 1), (1, 1)),
+    "sparse-dense": ((2, 1), (4, 4)),
+    "sparse-sparse": ((4, 1), (4, 1)),
+}
+#: Initiation interval of a loop whose iterations read-modify-write a RAM word whose address
+#: is data: a kernel id's accumulator (linear layers with NPG > 1), a histogram bin (global
+#: k-WTA). The next iteration may hit the same word, so it starts once the write has landed.
+RMW_II = 2
 #: Clips the m_axi ``depth`` of the input and logits ports allows for in co-simulation.
 COSIM_CLIPS = 4
 WORD = 8
@@ -182,7 +198,7 @@ def _layer_constants(model: QuantModel, i: int, variant: str) -> dict:
         _, h, w = layer.in_shape
         _, oh, ow = layer.acc_shape
         k_in = prev.k if sparse_in else 0
-        c.update(C_IN=c_in, H=h, W=w, KH=kh, KW=kw, ROWS=c_in * kh * kw, OH=oh, OW=ow)
+        c.update(C_IN=c_in, H=h, W=w, KH=kh, KW=kw, KK=kh * kw, ROWS=c_in * kh * kw, OH=oh, OW=ow)
         c.update(POOL=layer.pool, PH=oh // layer.pool, PW=ow // layer.pool)
     else:
         n_in = P.kernel_shape[0]
@@ -194,12 +210,27 @@ def _layer_constants(model: QuantModel, i: int, variant: str) -> dict:
         c.update(N_IN=n_in, ROWS=n_in, ROW_BYTES=-(-P.n_kernels // WORD) * WORD)
     c["K"] = layer.k or 0
     c["K_IN"] = k_in
-    if k_in:
-        ports = prev.k if layer.kind == "conv2d" else min(LINEAR_PORTS, k_in)
+    # |sum| <= ROWS * 127 * 128 (cs_types.h): the adder width of the multiply loops
+    c["SUM_BITS"] = (c["ROWS"] * 127 * 128).bit_length() + 1
+    if layer.kind == "conv2d":
+        lanes, slices = CONV_UNITS[variant][i]
+        c["LANES"] = _divisor_at_most(layer.pool**2, lanes)
+        c["SLICES"] = 1 if k_in else _divisor_at_most(c["C_IN"], slices)
+        # a winner lane addresses its own row: one read port per lane, two per block RAM copy
+        c["PORTS"] = c["LANES"] if k_in else 1
+        steps = c["KK"] * (k_in or c["C_IN"] // c["SLICES"])  # cycles of one pass
+        # channels drained per cycle: a pass's sums must drain while the next pass multiplies
+        c["DRAIN"] = next(d for d in range(1, c["C_PAD"] + 1)
+                          if c["C_PAD"] % d == 0 and c["C_PAD"] // d <= steps)  # fmt: skip
     else:
-        ports = 1
-    c.update(PORTS=ports, COPIES=-(-ports // 2), CHUNKS=max(1, -(-k_in // ports)))
+        c["PORTS"] = 1
+        c["MAC_II"] = RMW_II if npg > 1 else 1
+    c["COPIES"] = -(-c["PORTS"] // 2)
     return c
+
+
+def _divisor_at_most(n: int, most: int) -> int:
+    return max(d for d in range(1, min(n, most) + 1) if n % d == 0)
 
 
 def _layer_arrays(layer, variant: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -263,48 +294,57 @@ def hls_params(model: QuantModel, variant: str, source: str = "") -> HlsParams:
 def loop_iterations(params: HlsParams) -> list[dict]:
     """Per layer: the engine, iterations of its pipelined multiply loop per clip, multipliers.
 
-    Counted from the loop bounds of ``hls/include/cs_conv.h`` and ``cs_linear.h`` with this
-    configuration; at an initiation interval of 1 an iteration is one clock cycle. These are
-    properties of the C++ source, not synthesis results.
+    Counted from the loop bounds of ``hls/include/cs_conv.h`` (``conv_mac``) and
+    ``cs_linear.h`` (``linear_mac``, ``linear_ddr``) with this configuration; an iteration
+    takes ``ii`` clock cycles. These are properties of the C++ source, not synthesis results.
 
     Returns:
         one dict per layer: ``engine`` ("dense", "sparse-dense" or "sparse-sparse"),
-        ``iterations``, ``multipliers`` (working in parallel in one iteration) and
-        ``macs`` (``iterations * multipliers``, zero weights of partial groups included).
+        ``iterations``, ``ii``, ``multipliers`` (working in parallel in one iteration: the
+        multiply units times the G packed kernels each) and ``macs`` (``iterations *
+        multipliers``, zero weights of partial groups included).
     """
     rows = []
     for c in params.layers:
-        if params.variant == "sparse-sparse" and c["K_IN"]:
-            engine, mult = "sparse-sparse", c["PORTS"] * c["G"]
+        if params.variant == "dense":
+            engine = "dense"
+        elif params.variant == "sparse-sparse" and c["K_IN"]:
+            engine = "sparse-sparse"
         else:
-            engine, mult = (
-                ("dense", c["G"]) if params.variant == "dense" else ("sparse-dense", c["G"])
-            )
-        if "KH" in c:  # conv: every pooled pixel runs POOL*POOL output pixels
-            per_pixel = c["KH"] * c["KW"] * c["CHUNKS"] if engine == "sparse-sparse" else c["ROWS"]
-            iterations = c["PH"] * c["PW"] * c["POOL"] ** 2 * per_pixel
-        elif engine == "sparse-sparse":
-            iterations = c["CHUNKS"]
-        elif engine == "dense":  # one bus word of 8 weights per iteration
-            iterations, mult = c["N_IN"] * c["ROW_BYTES"] // WORD, WORD
+            engine = "sparse-dense"
+        if "KH" in c:  # conv: every pooled pixel, every pass, every (kernel offset, input step)
+            passes = c["POOL"] ** 2 // c["LANES"]
+            steps = c["KK"] * (c["K_IN"] or c["C_IN"] // c["SLICES"])
+            iterations, ii = c["PH"] * c["PW"] * passes * steps, 1
+            mult = c["LANES"] * c["SLICES"] * c["G"]
+        elif engine == "dense" and c["REQUANT"]:  # linear1 from DDR: a bus word of 8 weights
+            iterations, ii, mult = c["N_IN"] * c["ROW_BYTES"] // WORD, 1, WORD
         else:
-            iterations = c["N_IN"]
+            iterations, ii, mult = c["K_IN"] or c["N_IN"], c["MAC_II"], c["G"]
         rows.append(
-            dict(engine=engine, iterations=iterations, multipliers=mult, macs=iterations * mult)
+            dict(
+                engine=engine,
+                iterations=iterations,
+                ii=ii,
+                multipliers=mult,
+                macs=iterations * mult,
+            )
         )
     return rows
 
 
 _CONV_FIELDS = [
-    ("C_IN", "H", "W", "KH", "KW", "ROWS"),
+    ("C_IN", "H", "W", "KH", "KW", "KK", "ROWS"),
     ("C_OUT", "NPG", "G", "C_PAD", "ID_BITS"),
     ("OH", "OW", "POOL", "PH", "PW"),
-    ("K", "K_IN", "PORTS", "COPIES", "CHUNKS", "REQUANT", "INDEX"),
+    ("K", "K_IN", "REQUANT", "INDEX", "SUM_BITS"),
+    ("LANES", "SLICES", "PORTS", "COPIES", "DRAIN"),
 ]
 _LINEAR_FIELDS = [
     ("N_IN", "ROWS", "ROW_BYTES"),
     ("C_OUT", "NPG", "G", "C_PAD", "ID_BITS"),
-    ("K", "K_IN", "PORTS", "COPIES", "CHUNKS", "REQUANT", "INDEX"),
+    ("K", "K_IN", "REQUANT", "INDEX", "SUM_BITS"),
+    ("PORTS", "COPIES", "MAC_II"),
 ]
 _OFFSETS = ("W_OFF", "ID_OFF", "BIAS_OFF", "MULT_OFF", "SHIFT_OFF")
 
@@ -315,6 +355,7 @@ def _config_body(model, variant, layers, n_in, n_out, n_bytes) -> str:
         f"#define CS_VARIANT {_VARIANT_CODE[variant]}",
         f'#define CS_VARIANT_NAME "{variant}"',
         f"#define CS_TOP {TOPS[variant]}",
+        f"const int CS_RMW_II = {RMW_II};  // II of a data-addressed read-modify-write loop",
         "",
         f"struct CsIn {{ static const int C = 1, H = {h}, W = {w}, N = {n_in}, "
         f"WORDS = {-(-n_in // WORD)}; }};",

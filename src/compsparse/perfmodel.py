@@ -1,53 +1,55 @@
 """A performance model of the HLS designs: cycles per word, instances per chip, words per second.
 
-This is a model, not a measurement. It reads the loop structure of the three HLS tops
-(``hls/kernels/cs_*.cpp`` and the layer templates in ``hls/include/``) and counts clock cycles
-per word (one one-second clip) from each loop's trip count, initiation interval (II) and
-iteration latency; the trip counts come from the generated layer constants
-(:func:`compsparse.hls_params.hls_params`: ``ROWS``, ``G``, ``NPG``, ``K``, ``PORTS``,
-``CHUNKS``...). A resource estimate of one instance (block RAM, DSP slices, LUTs) then gives the
-number of instances that fit a chip. Nothing here was checked against Vitis HLS reports: no
-Xilinx tool ran where this was written, and the paper's resource numbers and clocks were not
-found. Every rule below is an assumption, and :class:`Assumptions` holds each one as a
-parameter.
+This is a model, not a measurement. It follows the structure of the three HLS tops
+(``hls/kernels/cs_*.cpp`` and the layer templates in ``hls/include/``): each top runs its clip
+loop as a DATAFLOW region whose processes (one per layer part: read the input, a conv layer's
+multiply, requantise and k-WTA processes, a linear layer, global k-WTA) work on consecutive clips
+at the same time. The model lists every pipelined loop of every process with its trip count per
+word (from the generated layer constants of :func:`compsparse.hls_params.hls_params`: ``LANES``,
+``SLICES``, ``DRAIN``, ``K_IN``, ``MAC_II``...) and its initiation interval (II), read from the
+loop's ``PIPELINE`` pragma in the sources (:func:`source_loops`), and counts cycles. A resource
+estimate of one instance (LUTs, flip-flops, block RAMs, DSP slices) then gives the number of
+instances that fit a chip. Nothing here was checked against Vitis HLS reports: no Xilinx tool
+ran where this was written, and the paper's resource numbers and clocks were not found. Every
+rule below is an assumption, and :class:`Assumptions` holds each one as a parameter.
 
 Cycle rules (``Assumptions`` field in brackets):
 
 * A pipelined loop of ``trips`` iterations takes ``(trips - 1) * II + depth`` cycles, where
-  ``depth`` is one iteration's latency: ``compute_depth`` for multiply-accumulate loops,
-  ``requant_depth`` for requantisation, ``axi_latency`` for loops that read or write DDR
-  through an m_axi port (the latency setting Vitis HLS assumes for m_axi ports by default).
-* II is the pragma's (1 everywhere in the kernels) unless a memory forbids it: a loop that
-  touches ``A`` words of one RAM bank per iteration needs ``II >= ceil(A / ram_ports)``, and a
-  read-modify-write at an address known only at run time (a histogram bin, an accumulator named
-  by a kernel id) needs ``II >= rmw_ii``. Arrays are split only as the ARRAY_PARTITION pragmas
-  say (``partition_as_pragmas``); the linear layers' accumulator pragmas are read from the tops
-  in ``hls/kernels/`` (:func:`accumulator_pragmas`), so the model follows edits to them.
-* Loops without a PIPELINE or UNROLL pragma (initialising and max-pooling the accumulators,
-  copying a pixel's channels) run one iteration per cycle (``serial_small_loops``); otherwise
-  they are taken as unrolled into one cycle.
-* The tops run their layers one after another, so a word costs the sum of all loops; with
-  ``overlap_layers`` (a hypothetical DATAFLOW top) the interval between words is the slowest
-  layer's time.
+  ``depth`` is one iteration's latency: ``compute_depth`` for multiply loops, ``drain_depth``
+  for draining sums, ``requant_depth`` for requantisation, ``axi_latency`` for loops that read
+  or write DDR through an m_axi port (the latency Vitis HLS assumes for m_axi by default).
+* The II is the pragma's: 1, ``L::MAC_II`` (the layer constant: 2 where a group's
+  accumulators are a RAM read-modified-written at an address that is data, 1 where they are
+  registers) or ``CS_RMW_II`` (histogram counting). The model assumes synthesis achieves it.
+* A process costs the sum of its loops; a non-pipelined loop (the per-pixel local k-WTA) costs
+  its body per iteration plus ``call_overhead``. With ``dataflow`` (the tops' DATAFLOW) a new
+  word enters every ``max(process)`` cycles; processes coupled by FIFOs within a layer are
+  rate-matched (each consumer needs at most its producer's cycles per pixel), and FIFOs that
+  cross a process with work after its input (linear layers) hold a whole clip. Without
+  ``dataflow`` a word costs the sum of all processes.
 * Words per second of one instance = clock / cycles per word, at the clock the build scripts
   target (``hls/boards/``: 200 MHz on the ZU3EG, 300 MHz on the U250) unless ``clock_mhz``
   says otherwise; whether a design meets it is for Vivado to say. Host calls and transfers are
   amortised over a large batch and not counted.
 
 Resource rules: every array on chip is mapped to 18-Kbit block RAMs in the aspect ratio that
-needs fewest (or to LUT RAM below ``lutram_max_bits``); the tops name no URAM, so none is used.
-One DSP slice per int8 multiplier (``dsp_per_mul8``), ``dsp_per_requant`` per 32x32-bit
-requantisation multiplier; a loop whose II is above 1 shares its multipliers and routing
-adders over the II cycles (HLS allocates operators per II window). LUTs count the datapath
-only: one LUT per adder bit, the gating of each routed product (``lut_gate``), each
-compare-and-swap cell of a sorting network (``lut_sort_cell``), plus a fixed allowance for
-control and the AXI adapters (``lut_control``). Instances per chip = the smallest
-``floor(usable * available / used)`` over LUT, BRAM and DSP, where ``usable`` leaves room for
-the platform shell, interconnect and routing (Vitis documentation counts 10 % for system
-infrastructure alone; UG1393, "Determining Where to Place the Kernels"). Full-chip words/s =
-instances x single-instance words/s, capped by the board's DDR bandwidth for the bytes each
-word moves. The paper measured sub-linear scaling (see ``paper_scaling``); this model does not
-predict it.
+needs fewest, bank by bank as the ARRAY_PARTITION / ARRAY_RESHAPE pragmas split it, or to LUT
+RAM when a bank holds at most ``lutram_max_bits``; buffers between dataflow processes are
+ping-pong pairs (twice the memory); FIFOs of at most ``fifo_srl_depth`` words are shift
+registers in LUTs. The tops name no URAM, so none is used. One DSP slice per int8 multiplier
+(``dsp_per_mul8``), ``dsp_per_requant`` per 32 x 32-bit requantisation multiplier; a loop with
+II 2 shares its multipliers over the two cycles. LUTs count the datapath: one per adder bit, a
+multiplexer of n inputs ``ceil((n - 1) / 3)`` per bit, each compare-and-swap cell of a sorting
+network (``lut_sort_cell``), a requantiser (``lut_requant``), the control of each process
+(``lut_process``) and the AXI adapters (``lut_control``). Flip-flops count the registers the
+code names (accumulators, their shadow copies, pooled maxima) plus ``ff_per_lut`` pipeline
+registers per LUT. Instances per chip = the smallest ``floor(usable * available / used)`` over
+LUT, FF, BRAM and DSP, where ``usable`` leaves room for the platform shell, interconnect and
+routing (Vitis documentation counts 10 % for system infrastructure alone; UG1393, "Determining
+Where to Place the Kernels"). Full-chip words/s = instances x single-instance words/s, capped by
+the board's DDR bandwidth for the bytes each word moves. The paper measured sub-linear scaling
+(see :func:`paper_scaling`); this model does not predict it.
 
 Book: chapter "FPGA runs" (book/11_fpga_runs.ipynb).
 """
@@ -71,7 +73,6 @@ __all__ = [
     "Prediction",
     "Resources",
     "Stage",
-    "accumulator_pragmas",
     "bram18_blocks",
     "cycles_per_word",
     "instances_per_chip",
@@ -79,6 +80,7 @@ __all__ = [
     "predict",
     "predict_all",
     "resources",
+    "source_loops",
     "speech_layers",
 ]
 
@@ -97,58 +99,54 @@ class Assumptions:
     name: str = "kernels as written"
     clock_mhz: float | None = None  # None: the clock the chip's build scripts target
     compute_depth: int = 4
+    drain_depth: int = 3
     requant_depth: int = 6
     axi_latency: int = 64
-    ram_ports: int = 2
-    rmw_ii: int = 2
-    partition_as_pragmas: bool = True
-    serial_small_loops: bool = True
-    overlap_layers: bool = False
+    call_overhead: int = 2
+    dataflow: bool = True
     lutram_max_bits: int = 1024
-    dsp_per_mul8: int = 1
+    fifo_srl_depth: int = 32
+    dsp_per_mul8: float = 1.0
     dsp_per_requant: int = 4
-    lut_gate: int = 16
     lut_sort_cell: int = 50
     lut_kwta_global: int = 400
     lut_requant: int = 200
+    lut_process: int = 300
     lut_control: int = 4000
+    ff_per_lut: float = 1.0
 
     def describe(self) -> list[str]:
         """The assumptions as sentences, for the chapter."""
-        small = "one iteration per cycle" if self.serial_small_loops else "unrolled (1 cycle)"
-        part = (
-            "arrays split only as the pragmas say"
-            if self.partition_as_pragmas
-            else "accumulators and histogram split so no memory port limits II"
-        )
         clock = (
             f"clock {self.clock_mhz:g} MHz"
             if self.clock_mhz
             else "the build scripts' clocks (ZU3EG 200 MHz, U250 300 MHz)"
         )
+        flow = (
+            "dataflow: a word enters every max(process) cycles"
+            if self.dataflow
+            else "processes one after another: a word costs their sum"
+        )
+        dsp = "2 int8 products" if self.dsp_per_mul8 == 0.5 else f"{1 / self.dsp_per_mul8:g}"
         return [
             clock,
-            f"iteration latency: {self.compute_depth} cycles (MAC), {self.requant_depth} "
-            f"(requantise), {self.axi_latency} (m_axi)",
-            f"{self.ram_ports} ports per RAM bank; data-dependent read-modify-write II "
-            f"{self.rmw_ii}; {part}",
-            f"loops without pragmas: {small}",
-            "layers overlapped (DATAFLOW)" if self.overlap_layers else "layers one after another",
-            f"1 DSP per int8 multiplier, {self.dsp_per_requant} per requantisation multiplier",
-            f"LUTs: datapath + {self.lut_control} for control and AXI",
+            "every loop reaches the II its PIPELINE pragma asks for",
+            f"iteration latency: {self.compute_depth} cycles (multiply), {self.drain_depth} "
+            f"(drain), {self.requant_depth} (requantise), {self.axi_latency} (m_axi)",
+            flow,
+            f"{dsp} int8 multiplier(s) per DSP slice, {self.dsp_per_requant} DSP slices per "
+            "requantisation multiplier",
+            f"LUTs: datapath + {self.lut_process} per process + {self.lut_control} for AXI; "
+            f"FFs: named registers + {self.ff_per_lut:g} per LUT",
         ]
 
 
 #: The kernels as they are written in hls/.
 AS_WRITTEN = Assumptions()
-#: What three changes to the tops would give (hypothetical): loops over register arrays
-#: unrolled, the accumulators and histogram partitioned, the layers overlapped with DATAFLOW.
-TUNED = Assumptions(
-    name="tuned tops (hypothetical)",
-    serial_small_loops=False,
-    partition_as_pragmas=False,
-    overlap_layers=True,
-)
+#: A hypothetical the tops do not implement: two int8 products per DSP slice (the INT8 packing
+#: of Xilinx WP486, which needs the two products to share an operand, as a unit's G products
+#: share its activation). It changes only the DSP count.
+TUNED = Assumptions(name="two int8 products per DSP slice (hypothetical)", dsp_per_mul8=0.5)
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ class Chip:
     Attributes:
         name: the paper's name of the FPGA (``"U250"``, ``"ZU3EG"``).
         board, part: the board and the part number the HLS scripts target.
-        lut, bram18, dsp, uram: the device's resources (Xilinx product tables).
+        lut, ff, bram18, dsp, uram: the device's resources (Xilinx product tables).
         clock_mhz: the kernel clock the build scripts in ``hls/boards/`` target.
         usable: fraction of each resource a design may use (assumption).
         ddr_gbps: DDR bandwidth of the board, GB/s (peak, all banks).
@@ -180,6 +178,7 @@ class Chip:
     rated_power_w: float
     power_kind: str
     power_note: str
+    ff: int = 0
 
 
 CHIPS = {
@@ -188,6 +187,7 @@ CHIPS = {
         "Alveo U250",
         "xcu250-figd2104-2L-e",
         lut=1_728_000,
+        ff=3_456_000,
         bram18=5_376,
         dsp=12_288,
         uram=1_280,
@@ -203,6 +203,7 @@ CHIPS = {
         "Ultra96-V2",
         "xczu3eg-sbva484-1-i",
         lut=70_560,
+        ff=141_120,
         bram18=432,
         dsp=360,
         uram=0,
@@ -221,13 +222,15 @@ class Stage:
     """One loop of a design, per word.
 
     Attributes:
-        layer: ``"input"``, a layer name (``"conv1"``...) or ``"logits"``.
-        what: the loop (function and role).
+        layer: ``"input"``, a layer name (``"conv1"``...).
+        process: the dataflow process the loop belongs to (``"conv1 multiply"``...).
+        what: the loop: its label in the sources (``conv_mac``...) and role.
         trips: iterations per call; ii: initiation interval; depth: one iteration's latency.
         calls: calls per word.
     """
 
     layer: str
+    process: str
     what: str
     trips: int
     ii: int
@@ -245,14 +248,21 @@ class Cycles:
     """Cycles per word of one design.
 
     Attributes:
-        variant: the design; stages: every loop; per_layer: cycles per layer (in order).
-        cycles_per_word: the interval between words (sum, or the slowest layer when overlapped).
+        variant: the design; stages: every loop.
+        per_process: cycles per word of each dataflow process (in order).
+        per_layer: each layer's slowest process.
+        cycles_per_word: the interval between words (the slowest process with dataflow, else
+            the sum of all); bottleneck: the process that sets it (dataflow).
+        sequential: the sum of all processes (one word alone, layers one after another).
     """
 
     variant: str
     stages: tuple[Stage, ...]
+    per_process: dict[str, int]
     per_layer: dict[str, int]
     cycles_per_word: int
+    bottleneck: str
+    sequential: int
 
 
 @dataclass(frozen=True)
@@ -264,6 +274,7 @@ class Resources:
     dsp: int
     uram: int = 0
     items: tuple[tuple[str, str, int], ...] = ()
+    ff: int = 0
 
 
 @dataclass(frozen=True)
@@ -287,163 +298,80 @@ class Prediction:
     cycles: Cycles = field(repr=False, default=None)
 
 
-# ------------------------------------------------------------------------------------- cycles
+# ------------------------------------------------------------------------------ the sources
+
+#: The loops of the per-word path and their pragma II, used when the sources are not there
+#: (an installed package without the repository's hls/ folder).
+_DEFAULT_LOOPS = {
+    "read_input": "1",
+    "conv_mac": "1",
+    "conv_drain_last": "1",
+    "conv_requant": "1",
+    "kwta_pixels": None,
+    "kwta_sort": "unroll",
+    "kwta_pop": "1",
+    "emit_winners": "1",
+    "linear_clear": "1",
+    "linear_mac": "L::MAC_II",
+    "linear_requant": "1",
+    "store_logits": "1",
+    "linear_ddr_clear": "1",
+    "linear_ddr": "1",
+    "kwta_clear": "1",
+    "kwta_count": "CS_RMW_II",
+    "kwta_scan": "1",
+    "kwta_select": "1",
+    "clips": None,
+}
+_LABEL = re.compile(r"^\s*(\w+):\s*\n\s*for\s*\((.*)\n((?:\s*#pragma[^\n]*\n){0,3})", re.M)
+_II = re.compile(r"#pragma HLS PIPELINE II=(\S+)")
 
 
-def _serial(layer: str, what: str, iters: int, calls: int, a: Assumptions) -> Stage:
-    """A loop without pragmas over a small register array."""
-    if a.serial_small_loops:
-        return Stage(layer, what, max(1, iters), 1, 1, calls)
-    return Stage(layer, what, 1, 1, 1, calls)
-
-
-def _ports_ii(accesses: int, a: Assumptions) -> int:
-    return max(1, math.ceil(accesses / a.ram_ports)) if a.partition_as_pragmas else 1
-
-
-def _engine(variant: str, c: dict) -> str:
-    if variant == "dense":
-        return "dense"
-    return "sparse-sparse" if variant == "sparse-sparse" and c["K_IN"] > 0 else "sparse-dense"
-
-
-_PARTITION = re.compile(
-    r"ARRAY_PARTITION\s+variable=(acc\d)\s+type=(\w+)(?:\s+factor=(\d+))?\s+dim=(\d+)"
-)
+def _hls_root() -> Path:
+    root = os.environ.get("COMPSPARSE_HLS")
+    return Path(root) if root else Path(__file__).resolve().parents[2] / "hls"
 
 
 @cache
-def accumulator_pragmas(variant: str) -> dict[str, tuple[str, int, int]]:
-    """``{"acc3": (type, factor, dim), ...}``: the ARRAY_PARTITION pragmas of the linear layers'
-    accumulators in ``hls/kernels/cs_<variant>.cpp`` (``$COMPSPARSE_HLS`` or the repository's).
+def source_loops() -> dict[str, str | None]:
+    """``{label: II}`` of every labelled loop in ``hls/include/*.h`` and ``hls/kernels/*.cpp``
+    (``$COMPSPARSE_HLS`` or the repository's): the ``PIPELINE II=`` value as written (``"1"``,
+    ``"L::MAC_II"``, ``"CS_RMW_II"``), ``"unroll"`` for an unrolled loop, ``None`` for a loop
+    that is neither. Without the sources, the loops of the tops as this model knows them.
 
-    Without the sources (an installed package), every accumulator is taken as fully
-    partitioned (``("complete", 0, 0)``).
+    Raises:
+        ValueError: one label with two different pragmas (the model could not tell them apart).
     """
-    root = os.environ.get("COMPSPARSE_HLS")
-    hls = Path(root) if root else Path(__file__).resolve().parents[2] / "hls"
-    path = hls / "kernels" / f"cs_{variant.replace('-', '_')}.cpp"
-    if not path.is_file():
-        return {}
-    found = {}
-    for name, kind, factor, dim in _PARTITION.findall(path.read_text()):
-        found[name] = (kind, int(factor or 0), int(dim))
+    hls = _hls_root()
+    files = sorted((hls / "include").glob("*.h")) + sorted((hls / "kernels").glob("*.cpp"))
+    if not files:
+        return dict(_DEFAULT_LOOPS)
+    found: dict[str, str | None] = {}
+    for path in files:
+        for label, _, pragmas in _LABEL.findall(path.read_text()):
+            m = _II.search(pragmas)
+            ii = m.group(1) if m else ("unroll" if "UNROLL" in pragmas else None)
+            if label in found and found[label] != ii:
+                raise ValueError(f"loop {label} has II {found[label]} and {ii} in {hls}")
+            found[label] = ii
     return found
 
 
-def _acc_storage(c: dict, variant: str, a: Assumptions) -> tuple[str, int]:
-    """How a linear layer's ``acc[G][NPG]`` is stored: ``("registers", 0)``,
-    ``("group banks", G)`` (one RAM of NPG words per group) or ``("cyclic banks", factor)``."""
-    if not a.partition_as_pragmas:
-        return "registers", 0
-    kind, factor, dim = accumulator_pragmas(variant).get(f"acc{c['INDEX'] + 1}", ("complete", 0, 0))
-    if kind == "complete" and dim == 0:
-        return "registers", 0
-    if kind == "complete" and dim == 1:
-        return "group banks", c["G"]
-    return "cyclic banks", factor or 1
+def _ii(label: str, c: dict | None = None) -> int:
+    """The II of loop ``label`` as its pragma asks (symbols resolved from the configuration)."""
+    from .hls_params import RMW_II
 
-
-def _mac_ii(c: dict, variant: str, a: Assumptions) -> int:
-    """II of a layer's multiply-accumulate loop (1 unless an accumulator memory forbids it)."""
-    if "KH" in c:
-        return 1  # conv accumulators are fully partitioned registers
-    storage, _ = _acc_storage(c, variant, a)
-    engine = _engine(variant, c)
-    if storage != "group banks":
-        # registers; or the dense engine's cyclic banks, one accumulator per bank per cycle
+    ii = source_loops().get(label, _DEFAULT_LOOPS.get(label))
+    if ii is None or ii == "unroll":
         return 1
-    if engine == "sparse-dense":
-        # each product updates the entry its kernel id names: a data-dependent
-        # read-modify-write of the group's RAM
-        return a.rmw_ii
-    if engine == "sparse-sparse" and c["NPG"] > 1:
-        # route_parallel reads and writes all NPG accumulators of every group each cycle
-        return _ports_ii(2 * c["NPG"], a)
-    return 1
+    if ii == "CS_RMW_II":
+        return RMW_II
+    if ii.startswith("L::"):
+        return int(c[ii[3:]])
+    return int(ii)
 
 
-def _kwta_local(name: str, c: dict, calls: int, a: Assumptions) -> list[Stage]:
-    groups = -(-c["C_OUT"] // 8)
-    leaves = 1 << max(0, (groups - 1).bit_length())
-    return [
-        # sort_groups is unrolled: every channel is read from the pixel's y buffer (one RAM)
-        Stage(
-            name,
-            "kwta_local: read and sort (8-input networks)",
-            _ports_ii(c["C_OUT"], a),
-            1,
-            SORT8_LAYERS + 1,
-            calls,
-        ),
-        Stage(
-            name,
-            "kwta_local: pop winners (comparator tree)",
-            c["K"],
-            1,
-            max(1, leaves.bit_length()),
-            calls,
-        ),
-        _serial(name, "emit: write the winners", c["K"], calls, a),
-    ]
-
-
-def _conv_stages(name: str, c: dict, variant: str, a: Assumptions) -> list[Stage]:
-    pixels = c["PH"] * c["PW"]
-    outs = pixels * c["POOL"] ** 2
-    engine = _engine(variant, c)
-    trips = c["KH"] * c["KW"] * c["CHUNKS"] if engine == "sparse-sparse" else c["ROWS"]
-    mac = f"mac_{engine.replace('-', '_')}"
-    if engine == "sparse-sparse":
-        mac += f" ({c['PORTS']} ports)"
-    stages = [
-        _serial(name, "init_pool", c["C_PAD"], pixels, a),
-        _serial(name, "init_acc (bias)", c["C_PAD"], outs, a),
-        Stage(name, mac, trips, 1, a.compute_depth, outs),
-        _serial(name, "pool_max", c["C_PAD"], outs, a),
-        Stage(name, "requant_pixel", c["C_OUT"], 1, a.requant_depth, pixels),
-    ]
-    if c["K"]:
-        stages += _kwta_local(name, c, pixels, a)
-    else:
-        stages.append(_serial(name, "emit (dense)", c["C_OUT"], pixels, a))
-    return stages
-
-
-def _linear_stages(name: str, c: dict, variant: str, a: Assumptions) -> list[Stage]:
-    hidden = bool(c["REQUANT"])
-    engine = _engine(variant, c)
-    stages = [Stage(name, "init_acc_linear", c["C_PAD"], 1, 2)]
-    if engine == "dense":
-        words = c["ROW_BYTES"] // WORD_BYTES
-        stages.append(
-            Stage(name, "linear_dense (weights from DDR)", words, 1, a.axi_latency, c["N_IN"])
-        )
-    elif engine == "sparse-dense":
-        ii = _mac_ii(c, variant, a)
-        stages.append(Stage(name, "linear_sparse_dense", c["N_IN"], ii, a.compute_depth))
-    else:
-        ii = _mac_ii(c, variant, a)
-        stages.append(
-            Stage(
-                name, f"linear_sparse_sparse ({c['PORTS']} ports)", c["CHUNKS"], ii, a.compute_depth
-            )
-        )
-    if hidden:
-        stages.append(Stage(name, "requant_vector", c["C_OUT"], 1, a.requant_depth))
-    else:
-        stages.append(
-            Stage("logits", "store_logits (m_axi)", -(-c["C_OUT"] // 2), 1, a.axi_latency)
-        )
-    if c["K"]:
-        ii = a.rmw_ii if a.partition_as_pragmas else 1
-        stages += [
-            Stage(name, "kwta_global: clear histogram", 256, 1, 1),
-            Stage(name, "kwta_global: count", c["C_OUT"], ii, 2),
-            Stage(name, "kwta_global: threshold scan", 256, 1, 2),
-            Stage(name, "kwta_global: select", c["C_OUT"], 1, 2),
-        ]
-    return stages
+# ------------------------------------------------------------------------------------- cycles
 
 
 def _names(layers: list[dict]) -> list[str]:
@@ -460,12 +388,158 @@ def _names(layers: list[dict]) -> list[str]:
     return names
 
 
+def _conv_geometry(c: dict) -> tuple[int, int, int]:
+    """(passes per pooled pixel, cycles of one pass, drain cycles of one pass) of conv_mac."""
+    passes = c["POOL"] ** 2 // c["LANES"]
+    steps = c["KK"] * (c["K_IN"] or c["C_IN"] // c["SLICES"])
+    return passes, steps, c["C_PAD"] // c["DRAIN"]
+
+
+def _kwta_local_stages(name: str, c: dict, to_stream: bool, a: Assumptions) -> list[Stage]:
+    """The kwta_pixels process: per pixel, sort (the unrolled networks), then pop k winners,
+    straight into the next conv layer's buffer, or into a list sent to a linear layer."""
+    groups = -(-c["C_OUT"] // 8)
+    leaves = 1 << max(0, (groups - 1).bit_length())
+    pixels = c["PH"] * c["PW"]
+    proc = f"{name} k-WTA"
+    stages = [
+        Stage(
+            name,
+            proc,
+            "kwta_sort: 8-input sorting networks",
+            1,
+            1,
+            SORT8_LAYERS + 1 + a.call_overhead,
+            pixels,
+        ),
+        Stage(
+            name,
+            proc,
+            "kwta_pop: comparator tree over the FIFO heads",
+            c["K"],
+            _ii("kwta_pop"),
+            max(1, leaves.bit_length()),
+            pixels,
+        ),
+    ]
+    if to_stream:
+        stages.append(
+            Stage(
+                name,
+                proc,
+                "emit_winners: flat indices to the FIFO",
+                c["K"],
+                _ii("emit_winners"),
+                1,
+                pixels,
+            )
+        )
+    return stages
+
+
+def _conv_stages(name: str, c: dict, variant: str, nxt: dict | None, a) -> list[Stage]:
+    passes, steps, drains = _conv_geometry(c)
+    pixels = c["PH"] * c["PW"]
+    units = c["LANES"] * c["SLICES"]
+    kind = "winners" if c["K_IN"] else "dense activations"
+    stages = [
+        Stage(
+            name,
+            f"{name} multiply",
+            f"conv_mac: {units} units x {c['G']} ({kind})",
+            pixels * passes * steps,
+            _ii("conv_mac"),
+            a.compute_depth,
+        ),
+        Stage(
+            name,
+            f"{name} multiply",
+            "conv_drain_last: the clip's last pass",
+            drains,
+            _ii("conv_drain_last"),
+            a.drain_depth,
+        ),
+        Stage(
+            name,
+            f"{name} requantise",
+            f"conv_requant: {c['DRAIN']} per cycle",
+            pixels * drains,
+            _ii("conv_requant"),
+            a.requant_depth,
+        ),
+    ]
+    if c["K"]:
+        to_stream = nxt is not None and "KH" not in nxt
+        stages += _kwta_local_stages(name, c, to_stream, a)
+    return stages
+
+
+def _linear_stages(name: str, c: dict, variant: str, a: Assumptions) -> list[Stage]:
+    hidden = bool(c["REQUANT"])
+    stages = []
+    if variant == "dense" and hidden:  # linear1 of the dense stand-in: weights from DDR
+        words = c["N_IN"] * c["ROW_BYTES"] // WORD_BYTES
+        stages += [
+            Stage(
+                name, name, "linear_ddr_clear", -(-c["G"] // WORD_BYTES), _ii("linear_ddr_clear"), 1
+            ),
+            Stage(
+                name,
+                name,
+                "linear_ddr: weights from DDR, 8 per word",
+                words,
+                _ii("linear_ddr"),
+                a.axi_latency,
+            ),
+        ]
+    else:
+        inputs = c["K_IN"] or c["N_IN"]
+        what = "winners" if c["K_IN"] else "inputs"
+        stages += [
+            Stage(name, name, "linear_clear", c["NPG"], _ii("linear_clear"), 1),
+            Stage(
+                name,
+                name,
+                f"linear_mac: {inputs} {what} x {c['G']}",
+                inputs,
+                _ii("linear_mac", c),
+                a.compute_depth,
+            ),
+        ]
+    if hidden:
+        stages.append(
+            Stage(name, name, "linear_requant", c["C_OUT"], _ii("linear_requant"), a.requant_depth)
+        )
+    else:
+        stages.append(
+            Stage(
+                name,
+                name,
+                "store_logits (m_axi)",
+                -(-c["C_OUT"] // 2),
+                _ii("store_logits"),
+                a.axi_latency,
+            )
+        )
+    if c["K"]:
+        proc = f"{name} k-WTA"
+        stages += [
+            Stage(name, proc, "kwta_clear: histograms", 256, _ii("kwta_clear"), 1),
+            Stage(name, proc, "kwta_count: two banks", -(-c["C_OUT"] // 2), _ii("kwta_count"), 2),
+            Stage(name, proc, "kwta_scan: threshold", 256, _ii("kwta_scan"), 2),
+            Stage(
+                name, proc, "kwta_select: winners in index order", c["C_OUT"], _ii("kwta_select"), 2
+            ),
+        ]
+    return stages
+
+
 def cycles_per_word(layers: list[dict], variant: str, a: Assumptions = AS_WRITTEN) -> Cycles:
     """Cycles per word of a design.
 
     Args:
         layers: the layer constants of :attr:`compsparse.hls_params.HlsParams.layers` (one dict
-            per layer: ``ROWS``, ``G``, ``NPG``, ``K``, ``PORTS``...).
+            per layer: ``ROWS``, ``G``, ``NPG``, ``K``, ``LANES``...).
         variant: ``"dense"``, ``"sparse-dense"`` or ``"sparse-sparse"``.
         a: the assumptions.
     """
@@ -473,15 +547,29 @@ def cycles_per_word(layers: list[dict], variant: str, a: Assumptions = AS_WRITTE
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
     first = layers[0]
     n_in = first["C_IN"] * first["H"] * first["W"]
-    stages = [Stage("input", "read_input (m_axi)", -(-n_in // WORD_BYTES), 1, a.axi_latency)]
-    for name, c in zip(_names(layers), layers, strict=True):
-        build = _conv_stages if "KH" in c else _linear_stages
-        stages += build(name, c, variant, a)
-    per_layer: dict[str, int] = {}
+    words = -(-n_in // WORD_BYTES)
+    stages = [
+        Stage("input", "read_input", "read_input (m_axi)", words, _ii("read_input"), a.axi_latency)
+    ]
+    names = _names(layers)
+    for i, (name, c) in enumerate(zip(names, layers, strict=True)):
+        if "KH" in c:
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            stages += _conv_stages(name, c, variant, nxt, a)
+        else:
+            stages += _linear_stages(name, c, variant, a)
+    per_process: dict[str, int] = {}
+    layer_of: dict[str, str] = {}
     for s in stages:
-        per_layer[s.layer] = per_layer.get(s.layer, 0) + s.cycles
-    total = max(per_layer.values()) if a.overlap_layers else sum(per_layer.values())
-    return Cycles(variant, tuple(stages), per_layer, total)
+        per_process[s.process] = per_process.get(s.process, 0) + s.cycles
+        layer_of[s.process] = s.layer
+    per_layer: dict[str, int] = {}
+    for proc, n in per_process.items():
+        per_layer[layer_of[proc]] = max(per_layer.get(layer_of[proc], 0), n)
+    bottleneck = max(per_process, key=per_process.get)
+    sequential = sum(per_process.values())
+    total = per_process[bottleneck] if a.dataflow else sequential
+    return Cycles(variant, tuple(stages), per_process, per_layer, total, bottleneck, sequential)
 
 
 # ---------------------------------------------------------------------------------- resources
@@ -494,101 +582,169 @@ def bram18_blocks(width_bits: int, depth: int) -> int:
     return min(-(-width_bits // w) * -(-depth // d) for w, d in BRAM18_SHAPES)
 
 
-def _memory(items: list, name: str, width: int, depth: int, a: Assumptions, copies: int = 1):
-    if width * depth <= a.lutram_max_bits:
-        luts = copies * 2 * width * -(-depth // 64)  # dual-port distributed RAM, 64 deep per LUT
-        items.append((name, "lut", luts))
+def _mux(n: int) -> int:
+    """LUTs per bit of an n-input multiplexer (LUT6: three more inputs per LUT)."""
+    return -(-(n - 1) // 3) if n > 1 else 0
+
+
+class _Tally:
+    def __init__(self, a: Assumptions):
+        self.a = a
+        self.items: list[tuple[str, str, int]] = []
+
+    def add(self, what: str, kind: str, amount: float) -> None:
+        if amount:
+            self.items.append((what, kind, math.ceil(amount)))
+
+    def memory(self, what: str, width: int, depth: int, banks: int = 1, copies: int = 1):
+        """``copies`` x ``banks`` memories of ``width`` bits x ``depth / banks`` words."""
+        bank_depth = -(-depth // banks)
+        n = copies * banks
+        if width * bank_depth <= self.a.lutram_max_bits:
+            # distributed RAM: 64 words per LUT per bit, dual-ported (two LUTs)
+            self.add(what, "lut", n * 2 * width * -(-bank_depth // 64))
+        else:
+            self.add(what, "bram18", n * bram18_blocks(width, bank_depth))
+
+    def fifo(self, what: str, width: int, depth: int):
+        if depth <= self.a.fifo_srl_depth:
+            self.add(what, "lut", width * -(-depth // 32))  # SRL32 shift registers
+        else:
+            self.memory(what, width, depth)
+
+    def registers(self, what: str, bits: int):
+        self.add(what, "ff", bits)
+
+
+def _conv_resources(t: _Tally, name: str, c: dict, variant: str, nxt: dict | None) -> None:
+    a = t.a
+    units = c["LANES"] * c["SLICES"]
+    sb = c["SUM_BITS"]
+    packed = variant != "dense"
+    # the packed (or dense) weight memory: one row = G weights (+ ids) in one word
+    if c["K_IN"]:
+        t.memory(f"{name} packed weights", 8 * c["G"], c["ROWS"], copies=c["COPIES"])
+        t.memory(f"{name} kernel ids", c["ID_BITS"] * c["G"], c["ROWS"], copies=c["COPIES"])
     else:
-        items.append((name, "bram18", copies * bram18_blocks(width, depth)))
+        t.memory(f"{name} weights", 8 * c["G"], c["ROWS"], banks=c["SLICES"])
+        if packed:
+            t.memory(f"{name} kernel ids", c["ID_BITS"] * c["G"], c["ROWS"], banks=c["SLICES"])
+    t.memory(f"{name} bias", 32, c["C_PAD"], banks=c["DRAIN"])
+    t.memory(f"{name} multiplier, shift", 38, c["C_PAD"], banks=c["DRAIN"])
+    # Multiply: G multipliers per unit; Route and Sum: per group one adder and a multiplexer
+    # that reads the accumulator the kernel id names
+    t.add(f"{name} int8 multipliers", "dsp", units * c["G"] * a.dsp_per_mul8)
+    t.add(f"{name} adders, routing", "lut", units * c["G"] * sb * (1 + _mux(c["NPG"])))
+    t.registers(f"{name} accumulators + shadow", 2 * units * c["C_PAD"] * sb)
+    # drain: read DRAIN channels of the shadow, add slices and bias, max over lanes and passes
+    d = c["DRAIN"]
+    t.add(
+        f"{name} drain",
+        "lut",
+        units * d * sb * _mux(c["C_PAD"] // d)
+        + d * c["LANES"] * c["SLICES"] * 32
+        + d * (c["LANES"] + 1) * 64,
+    )
+    t.memory(f"{name} pooled maxima", 32, c["C_PAD"], banks=d)
+    t.fifo(f"{name} FIFO sums -> requantise", 32 * d, 2)
+    # requantise DRAIN channels per cycle
+    t.add(f"{name} requantisers", "dsp", d * a.dsp_per_requant)
+    t.add(f"{name} requantisers", "lut", d * a.lut_requant)
+    t.registers(f"{name} requantised pixel", 8 * c["C_PAD"])
+    t.add(f"{name} processes", "lut", (3 if c["K"] else 2) * a.lut_process)
+    if c["K"]:  # local k-WTA per pixel
+        groups = -(-c["C_OUT"] // 8)
+        leaves = 1 << max(0, (groups - 1).bit_length())
+        t.fifo(f"{name} FIFO pixels -> k-WTA", 8 * c["C_OUT"], 2)
+        t.add(
+            f"{name} local k-WTA",
+            "lut",
+            (groups * SORT8_COMPARATORS + leaves - 1) * a.lut_sort_cell,
+        )
+        t.registers(f"{name} k-WTA FIFOs", groups * 8 * 17)
+    # the output buffer, a ping-pong pair between this layer and the next
+    pixels = c["PH"] * c["PW"]
+    if nxt is not None and "KH" in nxt:
+        if c["K"]:  # winners [PH][PW][K], one bank per (row, column) parity
+            t.memory(
+                f"{name} winners (ping-pong)", 24, pixels * c["K"], banks=c["POOL"] ** 2, copies=2
+            )
+        else:  # words of the DRAIN channels written per cycle, a bank per (row, column) parity
+            w = 8 * c["DRAIN"]
+            t.memory(
+                f"{name} activations (ping-pong)",
+                w,
+                pixels * c["C_OUT"] * 8 // w,
+                banks=c["POOL"] ** 2,
+                copies=2,
+            )
+    elif c["K"]:
+        t.fifo(f"{name} winner FIFO (a clip)", 24, nxt["K_IN"] if nxt else c["K"] * pixels)
+    else:
+        t.memory(f"{name} activations (ping-pong)", 8, pixels * c["C_OUT"], copies=2)
 
 
-def _route_lanes(c: dict, a: Assumptions) -> int:
-    """LUTs of parallel routing: per accumulator, PORTS gated products, an adder tree, the sum."""
-    per_acc = c["PORTS"] * a.lut_gate + (c["PORTS"] - 1) * 20 + 32
-    return c["G"] * c["NPG"] * per_acc
+def _linear_resources(t: _Tally, name: str, c: dict, variant: str, nxt: dict | None) -> None:
+    a = t.a
+    sb = c["SUM_BITS"]
+    hidden = bool(c["REQUANT"])
+    if variant == "dense" and hidden:  # streamed from DDR: 8 lanes
+        t.add(f"{name} int8 multipliers", "dsp", WORD_BYTES * a.dsp_per_mul8)
+        t.add(f"{name} adders", "lut", WORD_BYTES * sb)
+        t.memory(f"{name} accumulators", sb, c["G"], banks=WORD_BYTES)
+    else:
+        if variant == "dense":
+            t.memory(f"{name} weights", 8 * c["G"], c["ROWS"])
+        else:
+            t.memory(f"{name} packed weights", 8 * c["G"], c["ROWS"])
+            t.memory(f"{name} kernel ids", c["ID_BITS"] * c["G"], c["ROWS"])
+        share = c["MAC_II"]  # a loop with II 2 uses each multiplier every other cycle
+        t.add(f"{name} int8 multipliers", "dsp", -(-c["G"] // share) * a.dsp_per_mul8)
+        t.add(f"{name} adders", "lut", c["G"] * sb)
+        if c["NPG"] > 1:  # one small memory of NPG sums per group
+            t.memory(f"{name} accumulators", sb, c["G"] * c["NPG"], banks=c["G"])
+        else:
+            t.registers(f"{name} accumulators", c["G"] * sb)
+    t.memory(f"{name} bias", 32, c["C_PAD"])
+    t.add(f"{name} process", "lut", a.lut_process)
+    if hidden:
+        t.memory(f"{name} multiplier, shift", 38, c["C_PAD"])
+        t.add(f"{name} requantiser", "dsp", a.dsp_per_requant)
+        t.add(f"{name} requantiser", "lut", a.lut_requant)
+        t.memory(f"{name} activations (ping-pong)", 8, c["C_OUT"], copies=2)
+    if c["K"]:
+        t.memory(f"{name} histograms", 16, 256, copies=2)
+        t.add(f"{name} global k-WTA", "lut", a.lut_kwta_global + a.lut_process)
+        t.fifo(f"{name} winner FIFO (a clip)", 24, nxt["K_IN"] if nxt else c["K"])
 
 
 def resources(layers: list[dict], variant: str, a: Assumptions = AS_WRITTEN) -> Resources:
-    """Estimated LUTs, 18-Kbit block RAMs and DSP slices of one instance of a design."""
-    items: list[tuple[str, str, int]] = []
+    """Estimated LUTs, flip-flops, 18-Kbit block RAMs and DSP slices of one instance."""
+    t = _Tally(a)
     first = layers[0]
     n_in = first["C_IN"] * first["H"] * first["W"]
-    _memory(items, "input clip x0", 8, n_in, a)
+    # the input clip: 8 bytes of a bus word into 8 column banks x 2 row banks, ping-pong
+    t.memory("input clip (ping-pong)", 8, n_in, banks=2 * WORD_BYTES, copies=2)
+    t.add("read_input process", "lut", a.lut_process)
     names = _names(layers)
     for i, (name, c) in enumerate(zip(names, layers, strict=True)):
-        engine = _engine(variant, c)
-        conv = "KH" in c
-        copies = c["COPIES"] if engine == "sparse-sparse" else 1
-        rows = c["ROWS"]
-        if engine == "dense":
-            if conv:
-                _memory(items, f"{name} weights", 8 * c["G"], rows, a)
-        else:
-            _memory(items, f"{name} packed weights", 8 * c["G"], rows, a, copies)
-            _memory(items, f"{name} kernel ids", c["ID_BITS"] * c["G"], rows, a, copies)
-        _memory(items, f"{name} bias", 32, c["C_PAD"], a)
-        if c["REQUANT"]:
-            _memory(items, f"{name} multiplier", 32, c["C_PAD"], a)
-            _memory(items, f"{name} shift", 6, c["C_PAD"], a)
-        # multipliers; a loop with II > 1 can share its operators over the II cycles
-        share = _mac_ii(c, variant, a)
-        if engine == "dense":
-            muls = c["G"] if conv else WORD_BYTES
-        elif engine == "sparse-dense":
-            muls = c["G"]
-        else:
-            muls = c["PORTS"] * c["G"]
-        items.append((f"{name} int8 multipliers", "dsp", -(-muls // share) * a.dsp_per_mul8))
-        if c["REQUANT"]:
-            items.append((f"{name} requantisation", "dsp", a.dsp_per_requant))
-            items.append((f"{name} requantisation", "lut", a.lut_requant))
-        # accumulate and route
-        if engine == "dense":
-            lanes = c["G"] if conv else WORD_BYTES
-            items.append((f"{name} accumulators", "lut", 32 * lanes))
-        elif engine == "sparse-dense":
-            npg = c["NPG"]
-            mux = 32 * -(-npg // 4) + npg if npg > 1 and conv else 0  # serial routing muxes
-            items.append((f"{name} serial routing", "lut", -(-c["G"] * (32 + mux) // share)))
-        else:
-            items.append((f"{name} parallel routing", "lut", -(-_route_lanes(c, a) // share)))
-        # buffers between layers and k-WTA
-        if conv and c["K"]:
-            groups = -(-c["C_OUT"] // 8)
-            leaves = 1 << max(0, (groups - 1).bit_length())
-            cells = groups * SORT8_COMPARATORS + leaves - 1
-            items.append((f"{name} local k-WTA", "lut", cells * a.lut_sort_cell))
-        if conv:
-            n_act = c["C_OUT"] * c["PH"] * c["PW"]
-            if c["K"] and i == 0:
-                _memory(items, f"{name} winners", 24, c["PH"] * c["PW"], a, c["K"])
-            elif c["K"]:
-                _memory(items, f"{name} winner FIFO", 24, layers[i + 1]["K_IN"], a)
-            else:
-                _memory(items, f"{name} activations", 8, n_act, a)
-        elif c["REQUANT"]:
-            storage, banks = _acc_storage(c, variant, a)
-            if storage == "cyclic banks":
-                depth = -(-c["G"] * c["NPG"] // banks)
-                _memory(items, f"{name} accumulators", 32, depth, a, banks)
-            elif storage == "group banks":
-                _memory(items, f"{name} accumulators", 32, c["NPG"], a, c["G"])
-            _memory(items, f"{name} activations", 8, c["C_OUT"], a)
-            if c["K"]:
-                _memory(items, f"{name} histogram", 16, 256, a)
-                items.append((f"{name} global k-WTA", "lut", a.lut_kwta_global))
-                _memory(items, f"{name} winner FIFO", 24, layers[i + 1]["K_IN"], a)
-    items.append(("control, AXI adapters", "lut", a.lut_control))
-    total = {"lut": 0, "bram18": 0, "dsp": 0}
-    for _, kind, amount in items:
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        build = _conv_resources if "KH" in c else _linear_resources
+        build(t, name, c, variant, nxt)
+    t.add("control, AXI adapters", "lut", a.lut_control)
+    lut = sum(n for _, kind, n in t.items if kind == "lut")
+    t.add("pipeline registers", "ff", a.ff_per_lut * lut)
+    total = {"lut": 0, "ff": 0, "bram18": 0, "dsp": 0}
+    for _, kind, amount in t.items:
         total[kind] += amount
-    return Resources(total["lut"], total["bram18"], total["dsp"], 0, tuple(items))
+    return Resources(total["lut"], total["bram18"], total["dsp"], 0, tuple(t.items), total["ff"])
 
 
 def instances_per_chip(res: Resources, chip: Chip) -> tuple[int, str]:
     """``(instances, the resource that binds)``; 0 instances when one does not fit."""
     limits = {
         "LUT": (chip.lut, res.lut),
+        "FF": (chip.ff, res.ff),
         "BRAM": (chip.bram18, res.bram18),
         "DSP": (chip.dsp, res.dsp),
     }
@@ -624,7 +780,7 @@ def _bytes_per_word(layers: list[dict], variant: str) -> int:
     first, last = layers[0], layers[-1]
     n = first["C_IN"] * first["H"] * first["W"] + 4 * last["C_OUT"]
     if variant == "dense":
-        n += sum(c["N_IN"] * c["ROW_BYTES"] for c in layers if "KH" not in c)
+        n += sum(c["N_IN"] * c["ROW_BYTES"] for c in layers if "KH" not in c and c["REQUANT"])
     return n
 
 
@@ -634,7 +790,7 @@ def predict(variant: str, chip: str | Chip, a: Assumptions = AS_WRITTEN, layers=
     Args:
         variant: the design.
         chip: ``"U250"``, ``"ZU3EG"`` or a :class:`Chip`.
-        a: assumptions (:data:`AS_WRITTEN` or :data:`TUNED`, or your own).
+        a: assumptions (:data:`AS_WRITTEN`, :data:`TUNED`, or your own).
         layers: layer constants (default: :func:`speech_layers`).
     """
     chip = CHIPS[chip] if isinstance(chip, str) else chip

@@ -57,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--note", default="", help="free text stored with the records")
     p = sub.add_parser("predict", help="print the performance model's numbers")
     p.add_argument("--clock-mhz", type=float, default=None)
-    p.add_argument("--tuned", action="store_true", help="the hypothetical tuned tops")
+    p.add_argument(
+        "--tuned", action="store_true", help="hypothetical: two int8 products per DSP slice"
+    )
 
 
 def _model(variant: str, model):

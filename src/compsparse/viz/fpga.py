@@ -224,11 +224,15 @@ def draw_efficiency(rows):
 
 
 def draw_cycles(cycles: dict, clock_mhz: float, implied: dict | None = None):
-    """Where the model's cycles per word go, layer by layer, for each design.
+    """Where the model's cycles per word go: each design's layers, and the one that sets its pace.
+
+    The tops run their layers as DATAFLOW processes, each on its own word, so a word leaves
+    every max(process) cycles: one bar per layer (its slowest process), the longest of a design
+    marked, on a log scale.
 
     Args:
         cycles: ``{label: compsparse.perfmodel.Cycles}``, e.g. one per variant.
-        clock_mhz: the clock of the model, for the words/s axis on top.
+        clock_mhz: the clock of the model, for the words/s in the labels.
         implied: optional ``{label: cycles}`` drawn as markers, e.g. the cycles per word the
             paper's U250 throughput implies at this clock.
     """
@@ -236,54 +240,57 @@ def draw_cycles(cycles: dict, clock_mhz: float, implied: dict | None = None):
     layers: list[str] = []
     for c in cycles.values():
         layers += [name for name in c.per_layer if name not in layers]
-    fig, ax = plt.subplots(figsize=(9.0, 0.75 * len(labels) + 1.6))
-    y = np.arange(len(labels))
-    left = np.zeros(len(labels))
-    for k, layer in enumerate(layers):
-        widths = np.array([cycles[lab].per_layer.get(layer, 0) for lab in labels], float)
-        ax.barh(
-            y,
-            widths,
-            left=left,
-            color=_LAYER_COLORS[k % len(_LAYER_COLORS)],
-            label=layer,
-            edgecolor="white",
-        )
-        left += widths
+    step = len(layers) + 1.5
+    fig, ax = plt.subplots(figsize=(9.0, 0.32 * step * len(labels) + 1.4))
+    right = max(max(c.per_layer.values()) for c in cycles.values())
     for i, lab in enumerate(labels):
         c = cycles[lab]
+        slowest = max(c.per_layer, key=c.per_layer.get)
+        for k, layer in enumerate(layers):
+            if layer not in c.per_layer:
+                continue
+            y = i * step + k
+            ax.barh(
+                y,
+                c.per_layer[layer],
+                color=_LAYER_COLORS[k % len(_LAYER_COLORS)],
+                edgecolor="black" if layer == slowest else "white",
+                linewidth=1.2 if layer == slowest else 0.5,
+                label=layer if i == 0 else None,
+            )
         words = clock_mhz * 1e6 / c.cycles_per_word
         ax.text(
-            left[i] * 1.01,
-            i,
-            f" {c.cycles_per_word:,} cycles/word = {words:,.0f} words/s",
+            right * 1.6,
+            i * step + (len(layers) - 1) / 2,
+            f"{c.cycles_per_word:,} cycles/word\n= {words:,.0f} words/s\npace: {c.bottleneck}",
             va="center",
             fontsize=8,
         )
-    if implied:
-        for i, lab in enumerate(labels):
-            if lab in implied:
-                ax.plot(
-                    implied[lab],
-                    i,
-                    marker="v",
-                    color=SERIES_STYLE["paper"]["color"],
-                    markersize=9,
-                    linestyle="none",
-                    label="paper's throughput, in cycles at this clock" if i == 0 else None,
-                )
-    ax.set_yticks(y, labels, fontsize=9)
+        if implied and lab in implied:
+            ax.vlines(
+                implied[lab],
+                i * step - 0.6,
+                i * step + len(layers) - 0.4,
+                color=SERIES_STYLE["paper"]["color"],
+                linestyle="--",
+                linewidth=1.5,
+                label="paper's throughput, in cycles at this clock" if i == 0 else None,
+            )
+    centers = [i * step + (len(layers) - 1) / 2 for i in range(len(labels))]
+    ax.set_yticks(centers, labels, fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlim(0, left.max() * 1.45)
+    ax.set_xscale("log")
+    ax.set_xlim(100, right * 12)
     ax.set_xlabel(
-        f"model: clock cycles per word at {clock_mhz:g} MHz (layers run one after another)",
+        f"model: clock cycles per word of each layer at {clock_mhz:g} MHz "
+        "(layers overlap; the outlined one sets the pace)",
         fontsize=9,
     )
     ax.legend(
         fontsize=7.5,
         ncol=len(layers) + 1,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.18),
+        bbox_to_anchor=(0.5, -0.16),
         frameon=False,
     )
     ax.spines[["top", "right"]].set_visible(False)
@@ -294,8 +301,8 @@ def draw_cycles(cycles: dict, clock_mhz: float, implied: dict | None = None):
 def draw_resources(predictions):
     """Model: how many copies of each design one chip holds, as limited by each resource.
 
-    For each design three bars: the copies that the chip's usable LUTs, block RAMs and DSP
-    slices would each allow; the smallest is the answer (written above the group).
+    For each design four bars: the copies that the chip's usable LUTs, flip-flops, block RAMs
+    and DSP slices would each allow; the smallest is the answer (written above the group).
 
     Args:
         predictions: :class:`compsparse.perfmodel.Prediction` list (several chips and designs).
@@ -305,7 +312,7 @@ def draw_resources(predictions):
     chips = [c for c in CHIPS if any(p.chip == c for p in predictions)]
     fig, axes = plt.subplots(1, len(chips), figsize=(5.0 * len(chips), 3.6))
     axes = np.atleast_1d(axes)
-    kinds = (("LUT", "lut"), ("BRAM", "bram18"), ("DSP", "dsp"))
+    kinds = (("LUT", "lut"), ("FF", "ff"), ("BRAM", "bram18"), ("DSP", "dsp"))
     for ax, chip_name in zip(axes, chips, strict=True):
         chip = CHIPS[chip_name]
         preds = [p for p in predictions if p.chip == chip_name]
