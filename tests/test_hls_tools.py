@@ -142,6 +142,24 @@ def test_the_hls_chapter_includes_files_that_exist():
         assert inc.startswith("../hls/"), inc
 
 
+def test_every_pragma_is_explained_in_the_hls_chapter():
+    """CONTRIBUTING: every pragma is explained once in the book (chapter 10's pragma table)."""
+    path = ROOT / "book" / "10_hls.ipynb"
+    if not path.exists():
+        pytest.skip("no HLS chapter")
+    text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    table = text[text.index("## The pragmas") : text.index("## C simulation")]
+    kinds = set()
+    files = sorted((HLS / "include").glob("*.h")) + sorted((HLS / "kernels").glob("*.cpp"))
+    for source in files:
+        for name, rest in re.findall(r"#pragma HLS (\w+)(.*)", source.read_text()):
+            option = re.search(r"\b(type|mode)=(\w+)", rest)
+            kinds.add(f"{name} {option.group(0)}" if option and name != "BIND_STORAGE" else name)
+    assert {"DATAFLOW", "PIPELINE", "ARRAY_PARTITION type=cyclic"} <= kinds
+    for kind in sorted(kinds):
+        assert f"`{kind}" in table, f"pragma {kind} is not in chapter 10's pragma table"
+
+
 # ---------------------------------------------------------------- our hls_stream.h
 
 
