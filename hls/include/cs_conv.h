@@ -5,7 +5,8 @@
 // consecutive pooled pixels at the same time:
 //   conv_mac      Multiply, Route, Sum in LANES x SLICES parallel units; as each pass of sums
 //                 drains, the bias is added and the max-pooling done, DRAIN channels per cycle
-//   conv_requant  requantise DRAIN channels per cycle; hand each pooled pixel on whole
+//   conv_requant  requantise DRAIN channels per cycle; hand them on to the next conv layer's
+//                 input buffer as they come, or whole pixels to k-WTA
 //   kwta_pixels   (sparse-sparse tops) local k-WTA per pixel (cs_kwta.h)
 // The layer config L comes from the generated cs_config.h (sizes, kernels per packed kernel
 // NPG, groups G, k, and the parallelism that compsparse.hls_params chooses per variant):

@@ -127,15 +127,15 @@ class Assumptions:
             if self.dataflow
             else "processes one after another: a word costs their sum"
         )
-        dsp = "2 int8 products" if self.dsp_per_mul8 == 0.5 else f"{1 / self.dsp_per_mul8:g}"
+        per = 1 / self.dsp_per_mul8
+        dsp = "one int8 product" if per == 1 else f"{per:g} int8 products"
         return [
             clock,
             "every loop reaches the II its PIPELINE pragma asks for",
             f"iteration latency: {self.compute_depth} cycles (multiply), {self.drain_depth} "
             f"(drain), {self.requant_depth} (requantise), {self.axi_latency} (m_axi)",
             flow,
-            f"{dsp} int8 multiplier(s) per DSP slice, {self.dsp_per_requant} DSP slices per "
-            "requantisation multiplier",
+            f"{dsp} per DSP slice, {self.dsp_per_requant} DSP slices per requantisation multiplier",
             f"LUTs: datapath + {self.lut_process} per process + {self.lut_control} for AXI; "
             f"FFs: named registers + {self.ff_per_lut:g} per LUT",
         ]
