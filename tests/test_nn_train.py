@@ -61,6 +61,23 @@ def test_schedules():
     assert lrs[100] == pytest.approx(0.0, abs=1e-12) and np.argmax(lrs) == 25
 
 
+def test_k_schedule_starts_denser_and_ends_at_k():
+    cfg = T.TrainConfig(epochs=10, k_start=4.0, k_anneal=0.5)
+    assert [T.k_factor_at(e, cfg) for e in range(7)] == [4.0, 3.4, 2.8, 2.2, 1.6, 1.0, 1.0]
+    model = GSCNet(NET)
+    model.set_k_factor(4.0)
+    assert [m.k_train for m in model.kwinners()] == [8, 8, 24]  # capped at n = 8 channels
+    model.set_k_factor(1.0)
+    assert [m.k_train for m in model.kwinners()] == [m.k for m in model.kwinners()]
+    kw = model.kw3
+    kw.k_train = 12
+    x = torch.randn(5, 24)
+    kw.train()
+    assert int((kw(x) != 0).sum(dim=1).max()) == 12
+    kw.eval()
+    assert int((kw(x) != 0).sum(dim=1).max()) == 6
+
+
 def test_training_keeps_masks_and_learns(tmp_path):
     data = _data()
     before = GSCNet(NET)
@@ -108,6 +125,18 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, monkeyp
         assert torch.equal(resumed.state_dict()[k], v), k
 
 
+def test_distillation_from_a_teacher(tmp_path):
+    data = _data(2)
+    cfg = T.TrainConfig(epochs=1, batch_size=32)
+    teacher, _ = T.train(NET, cfg, data, None, progress=False)
+    plain, h_plain = T.train(NET, cfg, data, None, progress=False)
+    kd_cfg = T.TrainConfig(epochs=1, batch_size=32, distill=0.9, temperature=2.0)
+    student, h_kd = T.train(NET, kd_cfg, data, None, progress=False, teacher=teacher)
+    assert h_kd[0]["train_loss"] != h_plain[0]["train_loss"]
+    assert not torch.equal(student.linear1.weight, plain.linear1.weight)
+    assert torch.all(student.linear1.weight[~student.linear1.mask] == 0)
+
+
 def test_resume_refuses_another_configuration(tmp_path):
     data = _data()
     T.train(NET, T.TrainConfig(epochs=1, batch_size=32), data, tmp_path, progress=False)
@@ -124,3 +153,6 @@ def test_bad_data_path_is_a_clear_error(tmp_path, capsys):
     assert code == 2
     assert "no such folder" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "missing_model")]) == 2
+    args = ["train", "--variant", "dense", "--out", str(tmp_path), "--teacher", str(tmp_path / "x")]
+    assert main(args) == 2
+    assert "no checkpoint" in capsys.readouterr().out

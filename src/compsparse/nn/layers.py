@@ -128,6 +128,10 @@ class KWinners(nn.Module):
             as the hardware does).
         duty_cycle_period: samples over which duty cycles average.
 
+    ``k_train`` (default ``k``) is the number of winners in training mode: the trainer starts it
+    higher and lowers it to ``k`` (sparse weights *and* sparse activations learn faster when the
+    activations start denser). Eval mode always uses ``k``.
+
     Exactly ``k`` winners; the output keeps the winners' (unboosted) values and zeros the rest,
     so gradients flow only through winners. Duty cycles (``(n,)``, the fraction of samples, and
     for conv of pixels, where a unit wins) update only in training mode.
@@ -138,6 +142,7 @@ class KWinners(nn.Module):
         if not 1 <= k <= n:
             raise ValueError(f"k must satisfy 1 <= k <= n = {n}, got {k}")
         self.n, self.k = int(n), int(k)
+        self.k_train = self.k  # winners in training mode; the trainer may start it higher
         self.duty_cycle_period = int(duty_cycle_period)
         self.register_buffer("duty_cycle", torch.zeros(n))
         self.register_buffer("boost_strength", torch.tensor(float(boost_strength)))
@@ -151,11 +156,12 @@ class KWinners(nn.Module):
             raise ValueError(f"KWinners expects {self.n} units on dim 1, got {tuple(x.shape)}")
         view = (1, -1) + (1,) * (x.dim() - 2)
         scores = x.detach()
+        k = self.k_train if self.training else self.k
         boost = float(self.boost_strength)
         if self.training and boost > 0:
-            factor = torch.exp((self.k / self.n - self.duty_cycle) * boost)
+            factor = torch.exp((k / self.n - self.duty_cycle) * boost)
             scores = scores * factor.view(view)
-        winners = kwinners_mask(scores, self.k)
+        winners = kwinners_mask(scores, k)
         if self.training:
             self._update_duty_cycle(winners)
         return x * winners

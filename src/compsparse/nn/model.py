@@ -1,10 +1,10 @@
 """The paper's speech network in three variants: dense, sparse-dense, sparse-sparse.
 
 ``32x32x1 -> conv 64 5x5 -> max-pool 2 -> conv 64 5x5 -> max-pool 2 -> linear 1500 -> 12``.
-Each hidden block is ``masked conv/linear -> batch norm (no affine) -> max-pool -> ReLU ->
-k-WTA``. k-WTA comes *after* pooling, so what the next layer receives has exactly ``k`` winners
-per pixel (conv) or ``k`` of all units (linear): the sparse-sparse input really is k-sparse, and
-the hardware sees ``conv -> bias -> pool -> requantise -> k-WTA``. Batch norm folds into the
+Each hidden block is ``masked conv/linear -> batch norm -> max-pool -> ReLU -> k-WTA``. k-WTA
+comes *after* pooling, so what the next layer receives has exactly ``k`` winners per pixel
+(conv) or ``k`` of all units (linear): the sparse-sparse input really is k-sparse, and the
+hardware sees ``conv -> bias -> pool -> requantise -> k-WTA``. Batch norm folds into the
 weights and biases for export (:meth:`GSCNet.to_float_model`).
 
 Book: chapter "Training" (book/08_training.ipynb).
@@ -71,9 +71,11 @@ class NetConfig:
 PAPER_N_PER_GROUP = (2, 8, 25, 1)
 PAPER_K = (7, 7, 150)
 VARIANTS: dict[str, NetConfig] = {
-    "dense": NetConfig("dense"),
-    "sparse-dense": NetConfig("sparse-dense", n_per_group=PAPER_N_PER_GROUP),
-    "sparse-sparse": NetConfig("sparse-sparse", n_per_group=PAPER_N_PER_GROUP, k=PAPER_K),
+    "dense": NetConfig("dense", bn_affine=True),
+    "sparse-dense": NetConfig("sparse-dense", n_per_group=PAPER_N_PER_GROUP, bn_affine=True),
+    "sparse-sparse": NetConfig(
+        "sparse-sparse", n_per_group=PAPER_N_PER_GROUP, k=PAPER_K, bn_affine=True
+    ),
 }
 
 
@@ -125,6 +127,11 @@ class GSCNet(nn.Module):
         """Set the boost strength of every k-WTA module."""
         for m in self.kwinners():
             m.boost_strength.fill_(float(strength))
+
+    def set_k_factor(self, factor: float) -> None:
+        """Train every k-WTA module with ``min(n, round(k * factor))`` winners (factor >= 1)."""
+        for m in self.kwinners():
+            m.k_train = min(m.n, max(m.k, round(m.k * factor)))
 
     def forward(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:
         """Logits; ``taps``, if a list, receives the input of every layer (for sparsity)."""

@@ -37,15 +37,19 @@ HELP = "train the speech network (dense, sparse-dense or sparse-sparse) with che
 class TrainConfig:
     """Training settings (SGD with Nesterov momentum, one-cycle learning rate)."""
 
-    epochs: int = 16
+    epochs: int = 40
     batch_size: int = 64
-    lr: float = 0.05
+    lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
     warmup: float = 0.15
     boost: float = 1.5
     boost_factor: float = 0.9
     boost_off: float = 0.25
+    k_start: float = 1.0
+    k_anneal: float = 0.0
+    distill: float = 0.0
+    temperature: float = 4.0
     augment: bool = True
     seed: int = 0
 
@@ -57,6 +61,15 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
         return cfg.lr * (0.1 + 0.9 * step / warm)
     t = (step - warm) / max(1, total - warm)
     return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+
+
+def k_factor_at(epoch: int, cfg: TrainConfig) -> float:
+    """Training k as a multiple of k: ``k_start`` at epoch 0, linearly down to 1 at ``k_anneal``
+    of the epochs, then 1."""
+    end = cfg.k_anneal * cfg.epochs
+    if epoch >= end:
+        return 1.0
+    return cfg.k_start + (1.0 - cfg.k_start) * epoch / end
 
 
 def boost_at(epoch: int, cfg: TrainConfig) -> float:
@@ -78,6 +91,14 @@ def accuracy(model: GSCNet, X: np.ndarray, y: np.ndarray, batch_size: int = 500)
     return correct / max(1, len(X))
 
 
+def _distill_loss(logits, teacher, xb, temperature: float):
+    """Hinton's distillation term: KL from the teacher's softened outputs, times T**2."""
+    with torch.no_grad():
+        soft = F.softmax(teacher(xb) / temperature, dim=1)
+    log_p = F.log_softmax(logits / temperature, dim=1)
+    return F.kl_div(log_p, soft, reduction="batchmean") * temperature**2
+
+
 def _optimizer(model: GSCNet, cfg: TrainConfig) -> torch.optim.Optimizer:
     decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
     rest = [p for n, p in model.named_parameters() if not n.endswith("weight")]
@@ -97,6 +118,7 @@ def train(
     device: str | None = None,
     augment=None,
     info: dict | None = None,
+    teacher: GSCNet | None = None,
 ) -> tuple[GSCNet, list[dict]]:
     """Train ``net`` with ``cfg``; returns the model (eval mode) and the per-epoch history.
 
@@ -108,8 +130,12 @@ def train(
         augment: ``f(epoch) -> X``, the augmented training features of an epoch (or ``None``);
             its first ``len(X)`` rows must match ``data["train"]``'s labels.
         info: extra JSON stored in the checkpoint (data source, labels).
+        teacher: a trained model to distil from (weight ``cfg.distill``, temperature
+            ``cfg.temperature``), or ``None``.
     """
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if teacher is not None:
+        teacher = teacher.to(device).eval()
     torch.use_deterministic_algorithms(True, warn_only=device != "cpu")
     torch.manual_seed(cfg.seed)
     X, y = data["train"]
@@ -140,6 +166,7 @@ def train(
         Xe = augment(epoch)[: len(X)] if (augment is not None and cfg.augment) else X
         order = rng.permutation(len(X))
         model.set_boost(boost_at(epoch, cfg))
+        model.set_k_factor(k_factor_at(epoch, cfg))
         model.train()
         loss_sum = correct = seen = 0
         bar = _bar(steps_per_epoch, f"{net.variant} {epoch + 1}/{cfg.epochs}", progress)
@@ -153,6 +180,10 @@ def train(
             yb = torch.from_numpy(y[idx]).to(device)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
+            if teacher is not None and cfg.distill > 0:
+                loss = (1 - cfg.distill) * loss + cfg.distill * _distill_loss(
+                    logits, teacher, xb, cfg.temperature
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -205,6 +236,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="a trained checkpoint (e.g. the dense run) to distil from",
+    )
+    parser.add_argument(
+        "--distill", type=float, default=0.5, help="weight of the distillation loss with --teacher"
+    )
+    parser.add_argument(
+        "--k-start",
+        type=float,
+        default=d.k_start,
+        help="train k-WTA with k times this many winners at first (sparse-sparse)",
+    )
+    parser.add_argument(
+        "--k-anneal",
+        type=float,
+        default=d.k_anneal,
+        help="fraction of the epochs over which the training k falls to k",
+    )
     parser.add_argument("--no-augment", action="store_true", help="train on the clips as they are")
     parser.add_argument(
         "--no-resume", action="store_true", help="start over even if --out has a checkpoint"
@@ -227,7 +279,18 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         augment=not args.no_augment,
+        distill=args.distill if args.teacher else 0.0,
+        k_start=args.k_start,
+        k_anneal=args.k_anneal,
     )
+    teacher = None
+    if args.teacher is not None:
+        try:
+            teacher, _ = load_checkpoint(args.teacher, device=args.device or "cpu")
+        except FileNotFoundError as err:
+            print(f"compsparse train: --teacher: {err}")
+            return 2
+        teacher.eval()
     try:
         data = {split: load_data(args.data, split) for split in ("train", "validation")}
         augment = augmenter(args.data, args.seed) if cfg.augment else None
@@ -244,11 +307,21 @@ def run(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "labels": names,
         "threads": args.threads,
+        "teacher": None if args.teacher is None else str(args.teacher),
         "machine": machine_info() | {"torch": torch.__version__, "device": args.device or "auto"},
     }
     t0 = time.perf_counter()
     _, history = train(
-        net, cfg, data, args.out, not args.no_resume, not args.quiet, args.device, augment, info
+        net,
+        cfg,
+        data,
+        args.out,
+        not args.no_resume,
+        not args.quiet,
+        args.device,
+        augment,
+        info,
+        teacher,
     )
     summary = {
         "variant": args.variant,
