@@ -158,6 +158,36 @@ def committed_results(root=None) -> dict:
     return out
 
 
+# How the sparse-sparse network was trained, from the plain recipe to the committed model's.
+RECIPES = {
+    "plain": "the dense network's recipe",
+    "k-anneal": "+ training k from 3k down to k (--k-start 3 --k-anneal 0.5)",
+    "k-anneal-distill": "+ distillation from the dense network (--teacher runs/dense)",
+}
+
+
+def recipe_results(root=None) -> list[dict]:
+    """float32 and int8 test accuracy of the sparse-sparse network under each recipe.
+
+    The last recipe is the committed model (``data/results/evaluate/``); the others are in
+    ``data/results/ablation/sparse-sparse-RECIPE-{float32,int8}.json``. Returns one row per
+    recipe found: ``{"recipe", "what", "float32", "int8"}`` (accuracies as fractions).
+    """
+    from .paths import data_dir
+
+    base = Path(root) if root is not None else data_dir("results")
+    final = list(RECIPES)[-1]
+    rows = []
+    for recipe, what in RECIPES.items():
+        stem = "evaluate/sparse-sparse" if recipe == final else f"ablation/sparse-sparse-{recipe}"
+        files = {p: base / f"{stem}-{p}.json" for p in ("float32", "int8")}
+        if not all(f.is_file() for f in files.values()):
+            continue
+        acc = {p: json.loads(f.read_text())["accuracy"] for p, f in files.items()}
+        rows.append({"recipe": recipe, "what": what, **acc})
+    return rows
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="exported model folder, or a checkpoint")
     parser.add_argument("--data", default="embedded", help="'embedded' or a GSC folder")
