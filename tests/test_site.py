@@ -137,8 +137,12 @@ CHECKS = """() => {
       .map(m => m.textContent.slice(0, 60));
   const text = document.querySelector('main') ? document.querySelector('main').innerText : '';
   const rawTex = (text.match(/\\\\\\(|\\\\\\[|\\$\\$/g) || []).length;
+  // a Markdown table that was not parsed shows its delimiter row ("|---|", typeset as dashes)
+  const rawTables = [...document.querySelectorAll('main p')]
+      .filter(p => /\\|\\s*(-{3}|\u2014|\u2013)/.test(p.textContent))
+      .map(p => p.textContent.slice(0, 60));
   return {broken, views, widgets: widgets.length, blank, math: math.length, rawMath, rawTex,
-          images: document.images.length};
+          rawTables, images: document.images.length};
 }"""
 
 
@@ -156,6 +160,8 @@ def _check(page, report, name: str) -> dict:
         )
     if state["rawMath"] or state["rawTex"]:
         problems.append(f"unrendered math: {state['rawMath'] or state['rawTex']}")
+    if state["rawTables"]:
+        problems.append(f"Markdown tables shown as text: {state['rawTables']}")
     if report.errors:
         problems.append(f"console errors: {report.errors}")
     if report.blocked:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .export import FloatLayer, FloatModel, load_model, quantize_model
 from .packing import complementary_masks
-from .paths import data_dir
+from .paths import data_dir, shown_path
 from .quant import QuantModel
 
 __all__ = ["dequantize", "random_float_model", "speech_models"]
@@ -136,7 +136,7 @@ def speech_models(
             path = Path("/nonexistent")
     if (path / "model.json").is_file():
         q = load_model(path)
-        return q, dequantize(q), f"exported model {path}"
+        return q, dequantize(q), f"exported model {shown_path(path)}"
     if features is None:
         features = np.random.default_rng(seed + 1).normal(0.0, 1.0, (64, 32, 32))
     calib = np.asarray(features, np.float32)

@@ -148,8 +148,10 @@ def resolve_model(variant: str, model=None, seed: int = 0) -> tuple[QuantModel, 
         model = str(default) if (default / "model.json").is_file() else "random"
     if model == "random":
         return random_model(variant, seed=seed), f"a random {variant} model (seed {seed})"
+    from .paths import shown_path
+
     path = Path(model)
-    return load_model(path), str(path)
+    return load_model(path), shown_path(path)
 
 
 def test_inputs(model: QuantModel, n: int, seed: int = 0) -> tuple[np.ndarray, str]:

@@ -10,12 +10,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_dir", "repo_root"]
+__all__ = ["data_dir", "repo_root", "shown_path"]
 
 
 def repo_root() -> Path:
     """The repository this package was installed from (editable install or source tree)."""
     return Path(__file__).resolve().parents[2]
+
+
+def shown_path(path) -> str:
+    """``path`` relative to the repository when it lies inside it, for reports and the book
+    (an absolute path would name the machine that wrote it)."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(repo_root()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def data_dir(*parts: str) -> Path:
