@@ -128,9 +128,9 @@ class KWinners(nn.Module):
             as the hardware does).
         duty_cycle_period: samples over which duty cycles average.
 
-    ``k_train`` (default ``k``) is the number of winners in training mode: the trainer starts it
-    higher and lowers it to ``k`` (sparse weights *and* sparse activations learn faster when the
-    activations start denser). Eval mode always uses ``k``.
+    ``k_train`` (default ``k``) is the number of winners in training mode: the trainer may start
+    it higher and lower it to ``k`` (k annealing; chapter "Training" measures what it is worth).
+    Eval mode always uses ``k``.
 
     Exactly ``k`` winners; the output keeps the winners' (unboosted) values and zeros the rest,
     so gradients flow only through winners. Duty cycles (``(n,)``, the fraction of samples, and
