@@ -290,7 +290,6 @@ def run(args: argparse.Namespace) -> int:
         except FileNotFoundError as err:
             print(f"compsparse train: --teacher: {err}")
             return 2
-        teacher.eval()
     try:
         data = {split: load_data(args.data, split) for split in ("train", "validation")}
         augment = augmenter(args.data, args.seed) if cfg.augment else None
