@@ -82,6 +82,19 @@ def test_bench_command_writes_every_row(tmp_path, capsys):
     net = next(r for r in result["rows"] if r["name"] == "network" and r["batch"] == 1)
     assert "fast sparse-sparse int8 auto" in net["candidates"]
     assert net["candidates"]["fast sparse-sparse int8 auto"]["threads"] == 1
+    # batch 1 also runs with the word shared by all threads, where launches are cheap
+    rows = {(r["name"], r["batch"]): r["candidates"] for r in result["rows"]}
+    threads = result["machine"]["threads"]
+    split = threads > 1 and result["machine"]["numba_split_threads"]
+    for layer, name in (
+        ("network", "fast sparse-sparse int8 auto split"),
+        ("conv1", "fast sparse-dense int8 split"),
+        ("conv2", "fast sparse-sparse int8 rows split"),
+    ):
+        assert (name in rows[(layer, 1)]) == split
+        assert name not in rows[(layer, 2)]
+        if split:
+            assert rows[(layer, 1)][name]["threads"] == threads
     assert net["candidates"][net["baseline"]]["speedup"] == 1.0
     mem = result["memory"]["network"]["int8"]
     assert mem["packed"] < mem["dense"]

@@ -98,8 +98,8 @@ def conv_cases(draw):
     return c_in, c_out, (kh, kw), n, pad, (h, w), seed
 
 
-@given(conv_cases(), st.booleans(), st.sampled_from(["rows", "routed"]))
-def test_conv2d_equals_reference(case, integer, strategy):
+@given(conv_cases(), st.booleans(), st.sampled_from(["rows", "routed"]), st.integers(1, 3))
+def test_conv2d_equals_reference(case, integer, strategy, threads):
     c_in, c_out, (kh, kw), n, pad, (h, w), seed = case
     rng = np.random.default_rng(seed)
     P = _packed(rng, c_out, (c_in, kh, kw), n, integer)
@@ -110,7 +110,8 @@ def test_conv2d_equals_reference(case, integer, strategy):
     k = int(rng.integers(1, c_in + 1))
     a = cs.kwta(x, k, axis=0)
     for inp in (x, a):
-        got, ref = conv2d(inp, P, padding=pad, strategy=strategy), cs.conv2d(inp, P, padding=pad)
+        got = conv2d(inp, P, padding=pad, strategy=strategy, threads=threads)
+        ref = cs.conv2d(inp, P, padding=pad)
         assert got.shape == ref.shape
         if integer:
             assert got.dtype == np.int32 and np.array_equal(got, ref)

@@ -33,13 +33,16 @@ def _same_layers(fast_layers, gold):
     st.sampled_from(["rows", "routed"]),
     st.integers(0, 2**32 - 1),
     st.floats(0.5, 40.0),
+    st.integers(1, 3),
 )
-def test_int8_pipeline_is_bit_exact(variant, model_seed, strategy, seed, spread):
+def test_int8_pipeline_is_bit_exact(variant, model_seed, strategy, seed, spread, parts):
     model = MODELS[(variant, model_seed)]
     net = FastNet.from_quant(model, strategy)
     x = np.random.default_rng(seed).normal(-40.0, spread, (3, 12, 12)).astype(np.float32)
-    _same_layers(net.forward_layers(x[0]), model.forward_layers(x[0]))
+    # parts > 1: one word split across threads (forward_split), every intermediate
+    _same_layers(net.forward_layers(x[0], parts), model.forward_layers(x[0]))
     assert np.array_equal(net.logits(x, threads=2), model.logits(x))
+    assert np.array_equal(net.logits(x[:1], threads=parts), model.logits(x[:1]))
 
 
 def test_strategies_and_sparse_dense_layers():
@@ -82,9 +85,12 @@ def test_float32_network_follows_the_float_model(variant):
     x = np.random.default_rng(4).normal(0.0, 1.0, (5, 14, 14)).astype(np.float32)
     ref = model.logits(x)
     np.testing.assert_allclose(net.logits(x), ref, rtol=1e-4, atol=1e-5)
-    layers, gold = net.forward_layers(x[0]), model.forward_layers(x[0])
-    for got, want in zip(layers[:3], gold[:3], strict=True):
-        np.testing.assert_allclose(got["pooled"], want["pooled"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(net.logits(x[:1], threads=2), ref[:1], rtol=1e-4, atol=1e-5)
+    gold = model.forward_layers(x[0])
+    for parts in (1, 2):
+        layers = net.forward_layers(x[0], parts)
+        for got, want in zip(layers[:3], gold[:3], strict=True):
+            np.testing.assert_allclose(got["pooled"], want["pooled"], rtol=1e-4, atol=1e-5)
 
 
 def test_dequantized_twin_has_the_int8_weights_times_their_scales():

@@ -205,6 +205,7 @@ def measure(batches, repeats, threads, quick=False, models_dir=None, seed=0, log
 
     from .bench_cpu_cases import layer_macs, layer_rows, network_rows
     from .bench_models import speech_models
+    from .fast.parallel import split_threads_ok
 
     load_before = os.getloadavg()
     features, source = _features(max(batches), seed)
@@ -219,6 +220,9 @@ def measure(batches, repeats, threads, quick=False, models_dir=None, seed=0, log
             numba=numba.__version__,
             threads=threads,
             torch_default_threads=torch.get_num_threads(),
+            # one word split across threads needs cheap launches (OpenMP or TBB)
+            numba_split_threads=split_threads_ok(),
+            numba_threading_layer=numba.threading_layer(),
             loadavg_before=list(load_before),
         ),
         "config": {

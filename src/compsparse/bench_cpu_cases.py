@@ -15,6 +15,8 @@ Book: chapter "Beyond the FPGA" (book/13_cpu.ipynb).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .costmodel import conv2d_macs, linear_macs
@@ -28,6 +30,7 @@ from .fast.layout import (
     linear_routed_rows,
 )
 from .fast.net import _pool
+from .fast.parallel import conv_ss_split, conv_taps_sd_split, split_threads_ok
 from .kwta import SparseActivation
 from .ops import conv2d, linear
 
@@ -107,6 +110,11 @@ def _chunks(run_one, n, threads):
     return call
 
 
+def _split_threads(batch: int, threads: int) -> int:
+    """Threads that share one word (batch 1 only, and only where launches are cheap)."""
+    return threads if batch == 1 and threads > 1 and split_threads_ok() else 1
+
+
 def _meta(kind, mode, path, threads, strategy=None):
     return {"kind": kind, "mode": mode, "path": path, "threads": threads, "strategy": strategy}
 
@@ -120,8 +128,12 @@ def _pixel_lists(a: SparseActivation, dtype):
     return pstart, c[order].astype(np.int64), np.ascontiguousarray(a.values[order], dtype)
 
 
-def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads):
-    """Engine candidates of one layer for ``batch`` words: {name: (callable, meta)}."""
+def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads, split=1):
+    """Engine candidates of one layer for ``batch`` words: {name: (callable, meta)}.
+
+    ``split > 1`` (batch 1) adds conv candidates with the one word shared by ``split`` threads
+    (:mod:`compsparse.fast.parallel`), named ``... split``.
+    """
     out = {}
     for mode, layer, dins, sins in (
         ("float32", layer_f, dense_in["float32"], sparse_in["float32"]),
@@ -145,6 +157,11 @@ def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads):
                 threads,
             )
             out[f"fast sparse-dense {mode}"] = (sd, _meta("fast", mode, "sparse-dense", threads))
+            if split > 1:
+                out[f"fast sparse-dense {mode} split"] = (
+                    partial(conv_taps_sd_split, xs[0], T.start, T.offset, T.weight, bufs[0], split),
+                    _meta("fast", mode, "sparse-dense", split),
+                )
             if sins is None:
                 continue
             lists = [_pixel_lists(a, wdt) for a in sins]
@@ -152,10 +169,25 @@ def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads):
             R, D = conv_routed_rows(P), conv_dense_rows(P)
 
             def routed(i, R=R, lists=lists, accs=accs, hw=(h, w), g=(kh, kw, n_pad)):
-                K.conv_routed_ss(*lists[i], hw, R.values, R.route, *g, accs[i])
+                K.conv_routed_ss(*lists[i], hw, R.values, R.route, *g, accs[i], 0, hw[0])
 
             def rows(i, D=D, lists=lists, accs=accs, hw=(h, w), g=(kh, kw, n_pad)):
-                K.conv_dense_rows_ss(*lists[i], hw, D.values, *g, accs[i])
+                K.conv_dense_rows_ss(*lists[i], hw, D.values, *g, accs[i], 0, hw[0])
+
+            if split > 1:
+                acc_parts = np.empty((split, oh, ow * n_pad), adt)
+                args = (*lists[0], (h, w))
+                for strategy, vals, route in (
+                    ("routed", R.values, R.route),
+                    ("rows", D.values, np.zeros((0, 0), np.int32)),
+                ):
+                    ss_split = partial(
+                        conv_ss_split, *args, vals, route, kh, kw, n_pad, acc_parts, split
+                    )
+                    out[f"fast sparse-sparse {mode} {strategy} split"] = (
+                        ss_split,
+                        _meta("fast", mode, "sparse-sparse", split, strategy),
+                    )
         else:
             R, D = linear_routed_rows(P), linear_dense_rows(P)
             xs = [np.ascontiguousarray(x, wdt).ravel() for x in dins]
@@ -268,6 +300,7 @@ def layer_rows(f_ss, q_ss, features, batch, threads, numpy_ref=True) -> list[dic
             {"float32": sparse_f, "int8": sparse_q},
             batch,
             threads if batch > 1 else 1,
+            split=_split_threads(batch, threads),
         )
         cands.update(fast)
         rows.append(
@@ -370,7 +403,9 @@ def network_rows(models, features, batch, threads, numpy_ref=True) -> dict:
             )
             name = f"fast {path} {mode}" + ("" if path == "sparse-dense" else f" {s}")
             engines.append((name, net, mode, path))
+    split = _split_threads(batch, threads)
     for name, net, mode, path in engines:
+        strategy = None if path == "sparse-dense" else "+".join(net.strategies)
         if t_fast == 1:
             bufs, out = net.buffers(), np.empty((batch, len(net.arrays["b4"])), net.acc_dtype)
 
@@ -381,8 +416,13 @@ def network_rows(models, features, batch, threads, numpy_ref=True) -> dict:
             def fn(net=net):
                 return net.logits(x, threads=t_fast)
 
-        strategy = None if path == "sparse-dense" else "+".join(net.strategies)
         cands[name] = (fn, _meta("fast", mode, path, t_fast, strategy))
+        if split > 1 and (path == "sparse-dense" or name.endswith("auto")):
+            bufs, out = net.buffers(split), np.empty((1, len(net.arrays["b4"])), net.acc_dtype)
+            cands[f"{name} split"] = (
+                partial(net.run, x, bufs, out, split),
+                _meta("fast", mode, path, split, strategy),
+            )
     per_layer = layer_macs(q_ss).values()
     macs = {k: sum(m[k] for m in per_layer) for k in ("dense", "sparse_dense", "sparse_sparse")}
     return {

@@ -4,7 +4,8 @@ The FPGA of the paper reads one packed weight per packed kernel for each selecte
 routes the products in its wiring. On a CPU the same idea needs a layout where one selected
 activation reads one *contiguous row* (:mod:`.layout`, converted once at load time) and loops
 whose innermost step runs over contiguous memory (:mod:`.kernels`, :mod:`.select`). The whole
-speech network runs as one compiled call per word (:class:`FastNet`).
+speech network runs as one compiled call per word (:class:`FastNet`), on one thread or, at
+batch 1, shared by several (:mod:`.parallel`).
 
 * :class:`FastNet` -- the speech network, int8 (bit-exact with :mod:`compsparse.quant`) or
   float32, built from a :class:`~compsparse.quant.QuantModel` or

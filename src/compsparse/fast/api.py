@@ -28,6 +28,7 @@ from .layout import (
     linear_dense_rows,
     linear_routed_rows,
 )
+from .parallel import conv_ss_split, conv_taps_sd_split
 
 __all__ = ["conv2d", "kwta", "linear", "maxpool"]
 
@@ -106,11 +107,15 @@ def _pixel_lists(x: SparseActivation, padding) -> tuple:
     return pstart, c[order].astype(np.int64), order, (hp, wp)
 
 
-def conv2d(x, P: PackedKernels, stride=1, padding=0, strategy: str = "rows") -> np.ndarray:
+def conv2d(
+    x, P: PackedKernels, stride=1, padding=0, strategy: str = "rows", threads: int = 1
+) -> np.ndarray:
     """``cs.conv2d`` compiled (stride 1 only): dense ``(c_in, h, w)`` or a SparseActivation.
 
     Args:
         strategy: sparse-sparse kernel, ``"rows"`` (unpacked stamp rows) or ``"routed"``.
+        threads: threads sharing the layer (:mod:`compsparse.fast.parallel`): output channels
+            (sparse-dense) or bands of input rows (sparse-sparse).
 
     Returns:
         ``(c_out, oh, ow)`` int32 (integer mode) or float32.
@@ -139,19 +144,26 @@ def conv2d(x, P: PackedKernels, stride=1, padding=0, strategy: str = "rows") -> 
         hp, wp = xp.shape[1:]
         T = conv_taps(Pm, (hp, wp))
         wide = np.empty((P.n_kernels, (oh - 1) * wp + ow), acc)
-        K.conv_taps_sd(xp.ravel(), T.start, T.offset, T.weight, wide)
+        if threads > 1:
+            conv_taps_sd_split(xp.ravel(), T.start, T.offset, T.weight, wide, threads)
+        else:
+            K.conv_taps_sd(xp.ravel(), T.start, T.offset, T.weight, wide)
         full = np.zeros((P.n_kernels, oh * wp), acc)
         full[:, : wide.shape[1]] = wide
         return full.reshape(P.n_kernels, oh, wp)[:, :, :ow]
     pstart, ch, order, hw = _pixel_lists(x, (ph, pw))
     val = np.ascontiguousarray(a[order])
-    out = np.empty((oh, ow * n_pad), acc)
-    if strategy == "rows":
-        R = conv_dense_rows(Pm)
-        K.conv_dense_rows_ss(pstart, ch, val, hw, R.values, kh, kw, n_pad, out)
+    R = conv_dense_rows(Pm) if strategy == "rows" else conv_routed_rows(Pm)
+    if threads > 1:
+        route = R.route if strategy == "routed" else np.zeros((0, 0), np.int32)
+        accs = np.empty((threads, oh, ow * n_pad), acc)
+        out = conv_ss_split(pstart, ch, val, hw, R.values, route, kh, kw, n_pad, accs, threads)
+    elif strategy == "rows":
+        out = np.empty((oh, ow * n_pad), acc)
+        K.conv_dense_rows_ss(pstart, ch, val, hw, R.values, kh, kw, n_pad, out, 0, hw[0])
     else:
-        R = conv_routed_rows(Pm)
-        K.conv_routed_ss(pstart, ch, val, hw, R.values, R.route, kh, kw, n_pad, out)
+        out = np.empty((oh, ow * n_pad), acc)
+        K.conv_routed_ss(pstart, ch, val, hw, R.values, R.route, kh, kw, n_pad, out, 0, hw[0])
     return out.reshape(oh, ow, n_pad).transpose(2, 0, 1)[: P.n_kernels]
 
 

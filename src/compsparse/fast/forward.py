@@ -12,6 +12,14 @@ Arrays a variant does not use are passed as empty placeholders. Every intermedia
 buffers from :func:`buffers`, so a single-word caller can read them back (tests compare them with
 :meth:`compsparse.quant.QuantModel.forward_layers`).
 
+Two entry points share the same stages: :func:`forward` runs words one after the other on one
+thread (a batch is split across threads by the caller); :func:`forward_split` runs one word on
+``parts`` threads (batch 1 on several cores), in two launches of a few microseconds each (with
+OpenMP): conv1 with its pooling and activation split by output channels; then conv1's k-WTA and
+the sparse-sparse conv2 split by bands of input rows, each thread selecting the winners of its
+own pixels and stamping them into its own accumulators (the conv is their sum). The rules behind
+these splits are in :mod:`.parallel`.
+
 Book: chapter "Beyond the FPGA" (book/13_cpu.ipynb).
 """
 
@@ -28,6 +36,7 @@ from .kernels import (
     linear_routed_ss,
     taps_plane,
 )
+from .parallel import add_into, band, tap_band
 from .select import (
     activate,
     kwta_global,
@@ -36,22 +45,30 @@ from .select import (
     pool_hwc,
 )
 
-__all__ = ["ROUTED", "ROWS", "buffers", "forward"]
+__all__ = ["ROUTED", "ROWS", "buffers", "forward", "forward_split"]
 
 ROWS, ROUTED = 1, 2
 _opts = dict(nogil=True, cache=True, error_model="numpy")
 
+# positions in the tuple of buffers (module constants: numba reads them as literals)
+X, WIDE1, POOLED1, OUT1, CH1, VAL1, PSTART1 = range(7)
+ACC2, WIDE2, POOLED2, OUT2, CH2, VAL2, IDX2 = range(7, 14)
+TOP1, NEW1, TOP2, NEW2, PTMP = range(14, 19)
+Y3, OUT3, KEYS3, IDX3, VAL3, LOGITS = range(19, 25)
 
-def buffers(dims, acc_dtype, act_dtype) -> tuple:
+
+def buffers(dims, acc_dtype, act_dtype, parts: int = 1) -> tuple:
     """Scratch and intermediates of one word (numpy: allocated once, outside the hot loop).
 
     Args:
         dims: int64 array ``[h, w, c1, kh1, kw1, pool1, k1, c2, c2_pad, kh2, kw2, pool2, k2,
             n3, n3_pad, k3, n4_pad]``.
         acc_dtype, act_dtype: accumulators (float32 / int32) and activations (float32 / int8).
+        parts: threads of :func:`forward_split` (each has its own planes, accumulators and
+            scratch).
 
     Returns:
-        a tuple, in the order :func:`forward` unpacks it.
+        a tuple, in the order of the position constants (``X``, ``WIDE1``, ...).
     """
     h, w, c1, kh1, kw1, pool1, k1, c2, c2p, kh2, kw2, pool2, k2, n3, n3p, k3, n4p = (
         int(d) for d in dims
@@ -61,32 +78,30 @@ def buffers(dims, acc_dtype, act_dtype) -> tuple:
     oh2, ow2 = h2 - kh2 + 1, w2 - kw2 + 1
     h3, w3 = oh2 // pool2, ow2 // pool2
     acc_t, act_t = np.dtype(acc_dtype), np.dtype(act_dtype)
-    # channel ids in the lanes' width: int8 beside int8 values (64 per vector), else int32
-    id_t = np.dtype(np.int8) if act_t == np.int8 and max(c1, c2) < 128 else np.dtype(np.int32)
+    # local k-WTA keys (value * c + tie): int16 beside int8 values (32 per vector), else int64
+    key_t = np.dtype(np.int16) if act_t == np.int8 and max(c1, c2) <= 256 else np.dtype(np.int64)
     return (
-        np.zeros(h * w, act_t),  # x: the (normalised / quantised) input, flattened
-        np.zeros((oh1 - 1) * w + ow1, acc_t),  # conv1 accumulators of one channel, wide rows
+        np.zeros(h * w, act_t),  # X: the (normalised / quantised) input, flattened
+        np.zeros((parts, (oh1 - 1) * w + ow1), acc_t),  # conv1 wide plane of one channel
         np.zeros((c1, h2, w2), acc_t),  # pooled1
         np.zeros((c1, h2, w2), act_t),  # out1
         np.zeros(h2 * w2 * max(k1, 1), np.int64),  # winners of conv1: channels
         np.zeros(h2 * w2 * max(k1, 1), act_t),  # ... and values
         np.arange(h2 * w2 + 1, dtype=np.int64) * k1,  # pixel list starts (k1 per pixel)
-        np.zeros((oh2, ow2 * c2p), acc_t),  # conv2 accumulators, channels last (ss)
-        np.zeros((oh2 - 1) * w2 + ow2, acc_t),  # conv2 accumulators of one channel (sd)
+        np.zeros((parts, oh2, ow2 * c2p), acc_t),  # conv2 accumulators (ss), channels last
+        np.zeros((parts, (oh2 - 1) * w2 + ow2), acc_t),  # conv2 wide plane of one channel (sd)
         np.zeros((c2, h3, w3), acc_t),  # pooled2
         np.zeros((c2, h3, w3), act_t),  # out2
         np.zeros(h3 * w3 * max(k2, 1), np.int64),  # winners of conv2: channels
         np.zeros(h3 * w3 * max(k2, 1), act_t),  # ... values
         np.zeros(h3 * w3 * max(k2, 1), np.int64),  # ... as flat (c, i, j) indices
-        np.zeros((max(k1, 1), h2 * w2), act_t),  # local k-WTA after conv1: top-k values
-        np.zeros((max(k1, 1), h2 * w2), id_t),  # ... their channels
-        np.zeros(h2 * w2, act_t),  # ... the value travelling down the list
-        np.zeros(h2 * w2, id_t),  # ... its channel
-        np.zeros((max(k2, 1), h3 * w3), act_t),  # the same after conv2
-        np.zeros((max(k2, 1), h3 * w3), id_t),
-        np.zeros(h3 * w3, act_t),
-        np.zeros(h3 * w3, id_t),
-        np.zeros(max(w, w2, c2p), acc_t),  # pooling scratch: the max of a window's rows
+        # local k-WTA keys, one copy per thread (two threads writing into one cache line
+        # would pass it back and forth on every pass)
+        np.zeros((parts, max(k1, 1), h2 * w2), key_t),  # after conv1: each pixel's top k
+        np.zeros((parts, h2 * w2), key_t),  # ... the key travelling down the list
+        np.zeros((parts, max(k2, 1), h3 * w3), key_t),  # the same after conv2
+        np.zeros((parts, h3 * w3), key_t),
+        np.zeros((parts, max(w, w2, c2p)), acc_t),  # pooling scratch: a window's row maxima
         np.zeros(n3p, acc_t),  # linear1 accumulators
         np.zeros(n3, act_t),  # out3
         np.zeros(n3, np.float32),  # out3 as order keys (non-negative float32 bits)
@@ -109,227 +124,205 @@ def _input(features, in_scale, in_offset, quantized, x):
 
 
 @nb.njit(**_opts)
-def _activate_all(pooled, quantized, mult, shift, out):
-    """``out[c, ...] = activate(pooled[c, ...])`` for ``(c, n)`` views."""
-    for c in range(pooled.shape[0]):
-        for n in range(pooled.shape[1]):
-            out[c, n] = activate(pooled[c, n], c, quantized, mult, shift)
+def _kwta_pixels(out, quantized, k, ch, val, top, new, p_lo, p_hi):
+    """Local k-WTA of ``out`` ``(c, h, w)`` for pixels ``p_lo..p_hi - 1``: the values are their
+    own order keys (int8), or their int32 bits (non-negative float32)."""
+    act = out.reshape(out.shape[0], -1)
+    if quantized:
+        kwta_local_net(act, act, k, ch, val, top, new, p_lo, p_hi)
+    else:
+        kwta_local_net(act, act.view(np.int32), k, ch, val, top, new, p_lo, p_hi)
 
 
 @nb.njit(**_opts)
-def _conv_block_sd(
-    x,
-    start,
-    offset,
-    weight,
-    w_in,
-    oh,
-    ow,
-    pool,
-    bias,
-    quantized,
-    mult,
-    shift,
-    plane,
-    tmp,
-    pooled,
-    out,
-):
-    """Sparse-dense conv, max-pool, bias and activation, one output channel at a time.
+def _activate_channel(pooled, o, quantized, mult, shift, out):
+    """``out[o] = activate(pooled[o])`` with channel ``o``'s constants hoisted out of the loop,
+    so that it vectorises."""
+    src, dst = pooled[o].ravel(), out[o].ravel()
+    if quantized:
+        m_o, s_o = np.int64(mult[o]), np.int64(shift[o])
+        half = np.int64(1) << (s_o - 1)
+        for n in range(src.shape[0]):
+            y = (np.int64(src[n]) * m_o + half) >> s_o
+            dst[n] = min(max(y, 0), 127)
+    else:
+        for n in range(src.shape[0]):
+            v = src[n]
+            dst[n] = v if v > 0 else 0  # +0.0, never -0.0
+
+
+@nb.njit(**_opts)
+def _conv_block_sd(x, w_in, oh, ow, pool, layer, quantized, plane, tmp, pooled, out, part, parts):
+    """Sparse-dense conv, max-pool, bias and activation of thread ``part``'s output channels,
+    one channel at a time.
 
     The channel's wide plane (``plane``, a few KB) is pooled while it is still in L1 cache;
-    for 2x2 pooling (the network's) row pairs are maxed as contiguous runs, and the activation
-    runs over the channel's pooled plane with the channel's constants hoisted out of the loop.
+    for 2x2 pooling (the network's) row pairs are maxed as contiguous runs.
+
+    Args:
+        x: ``(c_in * h * w_in,)`` the input, flattened; ``layer``: ``(start, offset, weight,
+            bias, multiplier, shift)``; ``oh, ow``: the conv output's height and width.
+        plane, tmp: this thread's scratch; ``pooled``, ``out``: ``(c_out, ph, pw)``.
     """
-    n_out = pooled.shape[0]
+    start, offset, weight, bias, mult, shift = layer
     ph, pw = pooled.shape[1], pooled.shape[2]
-    for o in range(n_out):
+    o0, o1 = tap_band(start, part, parts)
+    for o in range(o0, o1):
         taps_plane(x, start[o], start[o + 1], offset, weight, plane)
         if pool != 2:
             pool_chw_wide(
                 plane.reshape(1, -1), w_in, oh, ow, pool, bias[o : o + 1], pooled[o : o + 1], tmp
             )
-            dst, src = out[o].ravel(), pooled[o].ravel()
-            for n in range(src.shape[0]):
-                dst[n] = activate(src[n], o, quantized, mult, shift)
-            continue
-        b = bias[o]
-        for i in range(ph):
-            r0 = plane[2 * i * w_in : 2 * i * w_in + 2 * pw]
-            r1 = plane[(2 * i + 1) * w_in : (2 * i + 1) * w_in + 2 * pw]
-            for q in range(2 * pw):  # the max of the window's two rows: contiguous
-                tmp[q] = max(r0[q], r1[q])
-            prow = pooled[o, i]
-            for j in range(pw):
-                prow[j] = max(tmp[2 * j], tmp[2 * j + 1]) + b
-        src, dst = pooled[o].ravel(), out[o].ravel()
-        if quantized:  # one branch per channel, so each loop below vectorises
-            m_o, s_o = np.int64(mult[o]), np.int64(shift[o])
-            half = np.int64(1) << (s_o - 1)
-            for n in range(src.shape[0]):
-                y = (np.int64(src[n]) * m_o + half) >> s_o
-                dst[n] = min(max(y, 0), 127)
         else:
-            for n in range(src.shape[0]):
-                v = src[n]
-                dst[n] = v if v > 0 else 0  # +0.0, never -0.0
+            b = bias[o]
+            for i in range(ph):
+                r0 = plane[2 * i * w_in : 2 * i * w_in + 2 * pw]
+                r1 = plane[(2 * i + 1) * w_in : (2 * i + 1) * w_in + 2 * pw]
+                for q in range(2 * pw):  # the max of the window's two rows: contiguous
+                    tmp[q] = max(r0[q], r1[q])
+                prow = pooled[o, i]
+                for j in range(pw):
+                    prow[j] = max(tmp[2 * j], tmp[2 * j + 1]) + b
+        _activate_channel(pooled, o, quantized, mult, shift, out)
 
 
 @nb.njit(**_opts)
-def forward(
-    features,
-    in_scale,
-    in_offset,
-    quantized,
-    dims,
-    t1_start,
-    t1_off,
-    t1_w,
-    b1,
-    m1,
-    s1,
-    strat2,
-    t2_start,
-    t2_off,
-    t2_w,
-    rows2,
-    route2,
-    b2,
-    m2,
-    s2,
-    strat3,
-    rows3,
-    route3,
-    b3,
-    m3,
-    s3,
-    rows4,
-    route4,
-    b4,
-    bufs,
-    logits_out,
-):
-    """Words ``features`` ``(N, h, w)`` through the network, one after the other, into
-    ``logits_out`` ``(N, n_out)``; ``bufs`` holds the intermediates of the last word.
+def _stage1(x, dims, quantized, L1, bufs, part, parts):
+    """conv1 (sparse-dense: its input is dense), pool and activation: thread ``part``'s
+    output channels."""
+    h, w, kh1, kw1, pool1 = dims[0], dims[1], dims[3], dims[4], dims[5]
+    wide1, pooled1, out1, ptmp = bufs[WIDE1], bufs[POOLED1], bufs[OUT1], bufs[PTMP]
+    oh1, ow1 = h - kh1 + 1, w - kw1 + 1
+    _conv_block_sd(
+        x, w, oh1, ow1, pool1, L1, quantized, wide1[part], ptmp[part], pooled1, out1, part, parts
+    )
 
-    Releases the GIL, so threads can run chunks of a batch side by side (cheaper to compile
-    than a numba ``prange``, and as fast for whole words).
+
+@nb.njit(**_opts)
+def _stage2(dims, quantized, L2, bufs, part, parts):
+    """conv2, thread ``part``'s share.
+
+    Sparse-sparse (conv1 has k-WTA): the thread selects the winners of a band of conv1's
+    pixel rows and stamps them into its own accumulators ``acc2[part]``; :func:`_stage_tail`
+    adds the bands and pools. Sparse-dense: the thread computes, pools and activates a share of
+    the output channels.
     """
-    (
-        x,
-        wide1,
-        pooled1,
-        out1,
-        ch1,
-        val1,
-        pstart1,
-        acc2,
-        wide2,
-        pooled2,
-        out2,
-        ch2,
-        val2,
-        idx2,
-        tv1,
-        tc1,
-        nv1,
-        nc1,
-        tv2,
-        tc2,
-        nv2,
-        nc2,
-        ptmp,
-        y3,
-        out3,
-        keys3,
-        idx3,
-        val3,
-        logits,
-    ) = bufs
-    h, w, c1, kh1, kw1, pool1, k1 = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6]
-    c2, c2p, kh2, kw2, pool2, k2 = dims[7], dims[8], dims[9], dims[10], dims[11], dims[12]
-    n3, k3 = dims[13], dims[15]
-    n4 = b4.shape[0]
-    for word in range(features.shape[0]):
-        _input(features[word], in_scale, in_offset, quantized, x)
-
-        # conv1: sparse-dense (the input is dense), routing resolved at load time
-        oh1, ow1 = h - kh1 + 1, w - kw1 + 1
+    out1, ch1, val1, pstart1 = bufs[OUT1], bufs[CH1], bufs[VAL1], bufs[PSTART1]
+    acc2, wide2, ptmp = bufs[ACC2], bufs[WIDE2], bufs[PTMP]
+    pooled2, out2 = bufs[POOLED2], bufs[OUT2]
+    strat2, t2_start, t2_off, t2_w, rows2, route2, b2, m2, s2 = L2
+    k1, c2p, kh2, kw2, pool2 = dims[6], dims[8], dims[9], dims[10], dims[11]
+    h2, w2 = out1.shape[1], out1.shape[2]
+    oh2, ow2 = h2 - kh2 + 1, w2 - kw2 + 1
+    if k1 == 0:
+        layer = (t2_start, t2_off, t2_w, b2, m2, s2)
         _conv_block_sd(
-            x,
-            t1_start,
-            t1_off,
-            t1_w,
-            w,
-            oh1,
-            ow1,
-            pool1,
-            b1,
+            out1.ravel(),
+            w2,
+            oh2,
+            ow2,
+            pool2,
+            layer,
             quantized,
-            m1,
-            s1,
-            wide1,
-            ptmp,
-            pooled1,
-            out1,
+            wide2[part],
+            ptmp[part],
+            pooled2,
+            out2,
+            part,
+            parts,
         )
-        h2, w2 = pooled1.shape[1], pooled1.shape[2]
+        return
+    i0, i1 = band(part, parts, h2)
+    _kwta_pixels(
+        out1, quantized, k1, ch1, val1, bufs[TOP1][part], bufs[NEW1][part], i0 * w2, i1 * w2
+    )
+    acc = acc2[part]
+    if strat2 == ROUTED:
+        conv_routed_ss(pstart1, ch1, val1, (h2, w2), rows2, route2, kh2, kw2, c2p, acc, i0, i1)
+    else:
+        conv_dense_rows_ss(pstart1, ch1, val1, (h2, w2), rows2, kh2, kw2, c2p, acc, i0, i1)
 
-        # conv2: sparse-sparse on conv1's winners, or sparse-dense on its whole output
-        oh2, ow2 = h2 - kh2 + 1, w2 - kw2 + 1
-        if k1 > 0:
-            kwta_local_net(out1.reshape(c1, -1), k1, ch1, val1, tv1, tc1, nv1, nc1)
-            if strat2 == ROUTED:
-                conv_routed_ss(pstart1, ch1, val1, (h2, w2), rows2, route2, kh2, kw2, c2p, acc2)
-            else:
-                conv_dense_rows_ss(pstart1, ch1, val1, (h2, w2), rows2, kh2, kw2, c2p, acc2)
-            pool_hwc(acc2, oh2, ow2, c2, pool2, b2, pooled2, ptmp)
-            _activate_all(pooled2.reshape(c2, -1), quantized, m2, s2, out2.reshape(c2, -1))
-        else:
-            _conv_block_sd(
-                out1.ravel(),
-                t2_start,
-                t2_off,
-                t2_w,
-                w2,
-                oh2,
-                ow2,
-                pool2,
-                b2,
-                quantized,
-                m2,
-                s2,
-                wide2,
-                ptmp,
-                pooled2,
-                out2,
-            )
-        n_pix3 = pooled2.shape[1] * pooled2.shape[2]
 
-        # linear1 on the flattened (c, h, w) output of conv2
-        if k2 > 0:
-            kwta_local_net(out2.reshape(c2, -1), k2, ch2, val2, tv2, tc2, nv2, nc2)
-            for e in range(n_pix3 * k2):
-                idx2[e] = ch2[e] * n_pix3 + e // k2
-            if strat3 == ROUTED:
-                linear_routed_ss(idx2, val2, n_pix3 * k2, rows3, route3, y3)
-            else:
-                linear_dense_rows_ss(idx2, val2, n_pix3 * k2, rows3, y3)
+@nb.njit(**_opts)
+def _stage_tail(dims, quantized, L2, L3, L4, bufs, parts, logits_out):
+    """On one thread (together a few microseconds): conv2's pooling and activation (after
+    adding the threads' accumulators) and local k-WTA; then linear1 (on the flattened
+    ``(c, h, w)`` output of conv2), activation, k-WTA and the output layer, into
+    ``logits_out`` ``(n_out,)``."""
+    acc2, pooled2, ptmp = bufs[ACC2], bufs[POOLED2], bufs[PTMP]
+    out2, ch2, val2, idx2 = bufs[OUT2], bufs[CH2], bufs[VAL2], bufs[IDX2]
+    y3, out3, keys3 = bufs[Y3], bufs[OUT3], bufs[KEYS3]
+    idx3, val3, logits = bufs[IDX3], bufs[VAL3], bufs[LOGITS]
+    strat3, rows3, route3, b3, m3, s3 = L3
+    rows4, route4, b4 = L4
+    b2, m2, s2 = L2[6], L2[7], L2[8]
+    k1, c2, c2p, pool2, k2 = dims[6], dims[7], dims[8], dims[11], dims[12]
+    n3, k3 = dims[13], dims[15]
+    if k1 > 0:  # sparse-sparse conv2: the bands' sum, pooled and activated
+        acc = acc2[0]
+        for t in range(1, parts):
+            add_into(acc, acc2[t])
+        pool_hwc(acc, acc.shape[0], acc.shape[1] // c2p, c2, pool2, b2, pooled2, ptmp[0])
+        for o in range(c2):
+            _activate_channel(pooled2, o, quantized, m2, s2, out2)
+    n_pix3 = out2.shape[1] * out2.shape[2]
+    if k2 > 0:
+        _kwta_pixels(out2, quantized, k2, ch2, val2, bufs[TOP2][0], bufs[NEW2][0], 0, n_pix3)
+        for e in range(n_pix3 * k2):
+            idx2[e] = ch2[e] * n_pix3 + e // k2
+        if strat3 == ROUTED:
+            linear_routed_ss(idx2, val2, n_pix3 * k2, rows3, route3, y3)
         else:
-            linear_routed_sd(out2.ravel(), rows3, route3, y3)
-        for o in range(n3):
-            out3[o] = activate(y3[o] + b3[o], o, quantized, m3, s3)
-            keys3[o] = out3[o]  # >= 0, so the float32 bit patterns sort like the values
+            linear_dense_rows_ss(idx2, val2, n_pix3 * k2, rows3, y3)
+    else:
+        linear_routed_sd(out2.ravel(), rows3, route3, y3)
+    for o in range(n3):
+        out3[o] = activate(y3[o] + b3[o], o, quantized, m3, s3)
+        keys3[o] = out3[o]  # >= 0, so the float32 bit patterns sort like the values
+    if k3 > 0:
+        if quantized:  # int8 values are their own keys: 7 bisection steps
+            kwta_global(out3, out3.view(np.int8), k3, idx3, val3)
+        else:
+            kwta_global(out3, keys3.view(np.int32), k3, idx3, val3)
+        linear_routed_ss(idx3, val3, k3, rows4, route4, logits)
+    else:
+        linear_routed_sd(out3, rows4, route4, logits)
+    for o in range(b4.shape[0]):
+        logits_out[o] = logits[o] + b4[o]
 
-        # output layer: routed rows (a dense layer is n_per_group = 1)
-        if k3 > 0:
-            if quantized:  # int8 values are their own keys: 7 bisection steps
-                kwta_global(out3, out3.view(np.int8), k3, idx3, val3)
-            else:
-                kwta_global(out3, keys3.view(np.int32), k3, idx3, val3)
-            linear_routed_ss(idx3, val3, k3, rows4, route4, logits)
-        else:
-            linear_routed_sd(out3, rows4, route4, logits)
-        for o in range(n4):
-            logits_out[word, o] = logits[o] + b4[o]
+
+@nb.njit(**_opts)
+def forward(features, in_scale, in_offset, quantized, dims, L1, L2, L3, L4, bufs, logits_out):
+    """Words ``features`` ``(N, h, w)`` through the network, one after the other, into
+    ``logits_out`` ``(N, n_out)``; ``bufs`` (from :func:`buffers`) holds the intermediates of
+    the last word.
+
+    ``L1 = (start, offset, weight, bias, multiplier, shift)`` (conv1's taps),
+    ``L2 = (strat, start, offset, weight, rows, route, bias, multiplier, shift)``,
+    ``L3 = (strat, rows, route, bias, multiplier, shift)``, ``L4 = (rows, route, bias)``;
+    see :class:`compsparse.fast.FastNet`. Releases the GIL, so threads can run chunks of a
+    batch side by side.
+    """
+    for word in range(features.shape[0]):
+        _input(features[word], in_scale, in_offset, quantized, bufs[X])
+        _stage1(bufs[X], dims, quantized, L1, bufs, 0, 1)
+        _stage2(dims, quantized, L2, bufs, 0, 1)
+        _stage_tail(dims, quantized, L2, L3, L4, bufs, 1, logits_out[word])
+    return logits_out
+
+
+@nb.njit(parallel=True, **_opts)
+def forward_split(
+    features, in_scale, in_offset, quantized, dims, L1, L2, L3, L4, bufs, parts, logits_out
+):
+    """:func:`forward` with each word's conv stages split across ``parts`` threads (``bufs``
+    from :func:`buffers` with the same ``parts``). For batch 1: a batch is better split into
+    chunks of whole words, one per thread."""
+    for word in range(features.shape[0]):
+        _input(features[word], in_scale, in_offset, quantized, bufs[X])
+        for part in nb.prange(parts):
+            _stage1(bufs[X], dims, quantized, L1, bufs, part, parts)
+        for part in nb.prange(parts):
+            _stage2(dims, quantized, L2, bufs, part, parts)
+        _stage_tail(dims, quantized, L2, L3, L4, bufs, parts, logits_out[word])
     return logits_out

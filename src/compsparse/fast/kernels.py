@@ -168,7 +168,7 @@ def _stamp7(ch, val, e, rows, i, kh, oh, s0, n_len, out, d0):
 
 
 @nb.njit(**_opts)
-def conv_dense_rows_ss(pstart, ch, val, in_hw, rows, kh, kw, c_out, out):
+def conv_dense_rows_ss(pstart, ch, val, in_hw, rows, kh, kw, c_out, out, i_lo, i_hi):
     """Sparse-sparse conv on unpacked stamp rows: each winner stamps its kernel slice.
 
     A winner ``(c, i, j)`` adds ``a * W[:, c, dy, dx]`` to output pixel ``(i - dy, j - dx)``;
@@ -180,12 +180,14 @@ def conv_dense_rows_ss(pstart, ch, val, in_hw, rows, kh, kw, c_out, out):
         pstart, ch, val: pixel lists of the input ``(c_in, h, w)``; ``in_hw = (h, w)``.
         rows: :class:`~.layout.DenseRows` values ``(c_in * kh, kw * c_out)``.
         out: ``(oh, ow * c_out)`` accumulators, overwritten.
+        i_lo, i_hi: the input rows whose winners are stamped (``0, h``: all; a thread stamps
+            a band of rows into its own accumulators, and the bands' sum is the conv).
     """
     h, w = in_hw
     oh = h - kh + 1
     ow = w - kw + 1
     out[:, :] = 0
-    for i in range(h):
+    for i in range(i_lo, i_hi):
         for j in range(w):
             qlo, qhi, dxr0 = _columns(j, kw, ow)
             if qlo > qhi:
@@ -233,7 +235,7 @@ def conv_dense_rows_ss(pstart, ch, val, in_hw, rows, kh, kw, c_out, out):
 
 
 @nb.njit(**_opts)
-def conv_routed_ss(pstart, ch, val, in_hw, values, route, kh, kw, c_out, out):
+def conv_routed_ss(pstart, ch, val, in_hw, values, route, kh, kw, c_out, out, i_lo, i_hi):
     """Sparse-sparse conv on packed stamp rows: ``kw * G`` routed products per winner and row.
 
     Same traversal as :func:`conv_dense_rows_ss`, but each winner reads its packed row
@@ -244,13 +246,14 @@ def conv_routed_ss(pstart, ch, val, in_hw, values, route, kh, kw, c_out, out):
         values, route: :class:`~.layout.RoutedRows` arrays ``(c_in * kh, kw * G)``.
         c_out: the padded output channels (``RoutedRows.n_out_pad``).
         out: ``(oh, ow * c_out)`` accumulators, overwritten.
+        i_lo, i_hi: the input rows whose winners are stamped, as :func:`conv_dense_rows_ss`.
     """
     h, w = in_hw
     oh = h - kh + 1
     ow = w - kw + 1
     g_count = values.shape[1] // kw
     out[:, :] = 0
-    for i in range(h):
+    for i in range(i_lo, i_hi):
         for j in range(w):
             qlo, qhi, dxr0 = _columns(j, kw, ow)
             if qlo > qhi:

@@ -33,6 +33,7 @@ from .layout import (
     linear_routed_rows,
     packed_bytes,
 )
+from .parallel import split_threads_ok
 
 __all__ = ["SIMD_LANES", "FastNet"]
 
@@ -151,7 +152,7 @@ class FastNet:
             layout[n2] = L2.nbytes
         else:
             t2 = conv_taps(P2, in2[1:])
-            conv2 = (t2.start, t2.offset, t2.weight, _empty2(wdt), np.zeros((0, 0), np.int32))
+            conv2 = (t2.start, t2.offset, t2.weight, _empty2(wdt), _empty2(np.int32))
             layout[n2] = t2.nbytes
         if k2:
             strat3 = _pick(strategy, P3.n_per_group)
@@ -188,10 +189,11 @@ class FastNet:
             np.int64,
         )
         codes = {"rows": fw.ROWS, "routed": fw.ROUTED, None: 0}
-        # in the order of compsparse.fast.forward.forward_one's parameters
+        # grouped per layer by FastNet.args, as compsparse.fast.forward.forward takes them
         names = (
-            "quantized dims t1_start t1_off t1_w b1 m1 s1 strat2 t2_start t2_off t2_w rows2 "
-            "route2 b2 m2 s2 strat3 rows3 route3 b3 m3 s3 rows4 route4 b4"
+            "quantized dims t1_start t1_off t1_w b1 m1 s1 "
+            "strat2 t2_start t2_off t2_w rows2 route2 b2 m2 s2 "
+            "strat3 rows3 route3 b3 m3 s3 rows4 route4 b4"
         ).split()
         values = (
             mode == "int8",
@@ -232,8 +234,17 @@ class FastNet:
 
     @property
     def args(self) -> tuple:
-        """The layer arrays, in the order the compiled forward takes them."""
-        return tuple(self.arrays.values())
+        """``(quantized, dims, L1, L2, L3, L4)``: the layer arrays grouped as the compiled
+        forward takes them (see :func:`compsparse.fast.forward.forward`)."""
+        a = self.arrays
+        return (
+            a["quantized"],
+            a["dims"],
+            tuple(a[n] for n in ("t1_start", "t1_off", "t1_w", "b1", "m1", "s1")),
+            tuple(a[n] for n in "strat2 t2_start t2_off t2_w rows2 route2 b2 m2 s2".split()),
+            tuple(a[n] for n in ("strat3", "rows3", "route3", "b3", "m3", "s3")),
+            (a["rows4"], a["route4"], a["b4"]),
+        )
 
     @property
     def acc_dtype(self):
@@ -243,28 +254,36 @@ class FastNet:
     def act_dtype(self):
         return np.dtype(np.int8 if self.mode == "int8" else np.float32)
 
-    def buffers(self) -> tuple:
+    def buffers(self, parts: int = 1) -> tuple:
         """Fresh scratch for :meth:`run` (reuse it across calls to skip allocation)."""
-        return fw.buffers(self.dims, self.acc_dtype, self.act_dtype)
+        return fw.buffers(self.dims, self.acc_dtype, self.act_dtype, parts)
 
-    def run(self, features, bufs, out) -> np.ndarray:
+    def run(self, features, bufs, out, parts: int = 1) -> np.ndarray:
         """The compiled call: ``(N, h, w)`` float32 C-contiguous features into ``out``
-        ``(N, n_out)`` (acc dtype), with scratch ``bufs`` from :meth:`buffers`. No checks, no
-        allocation: this is what the benchmark times."""
-        return fw.forward(features, self.scale, self.offset, *self.args, bufs, out)
+        ``(N, n_out)`` (acc dtype), with scratch ``bufs`` from :meth:`buffers` (same
+        ``parts``). ``parts > 1`` splits each word's conv stages across that many threads
+        (:func:`~compsparse.fast.forward.forward_split`). No checks, no allocation: this is
+        what the benchmark times."""
+        args = self.args
+        if parts > 1:
+            return fw.forward_split(features, self.scale, self.offset, *args, bufs, parts, out)
+        return fw.forward(features, self.scale, self.offset, *args, bufs, out)
 
     def logits(self, features, threads: int = 1) -> np.ndarray:
         """Logits ``(N, n_out)`` of ``(N, h, w)`` float32 features.
 
         int32 for the int8 pipeline (equal to :meth:`QuantModel.logits`), else float32.
-        ``threads > 1`` splits the batch into that many chunks run side by side (the compiled
-        code releases the GIL).
+        ``threads > 1`` splits a batch into that many chunks run side by side (the compiled
+        code releases the GIL), and a single word into bands of rows (where numba's
+        threading layer launches cheaply, :func:`~compsparse.fast.parallel.split_threads_ok`).
         """
         x = np.ascontiguousarray(features, dtype=np.float32)
         x = x.reshape(-1, int(self.dims[0]), int(self.dims[1]))
         if not np.isfinite(x).all():
             raise ValueError("features contain NaN or inf; the network needs finite values")
         out = np.empty((len(x), len(self.arrays["b4"])), self.acc_dtype)
+        if len(x) == 1 and threads > 1 and split_threads_ok():
+            return self.run(x, self.buffers(threads), out, threads)
         chunks = [c for c in np.array_split(np.arange(len(x)), max(1, threads)) if c.size]
         if len(chunks) <= 1:
             self._many(x, out)
@@ -284,18 +303,20 @@ class FastNet:
         """Class ids ``(N,)`` (first maximum of the logits)."""
         return np.argmax(self.logits(features, threads), axis=1)
 
-    def forward_layers(self, features) -> list[dict]:
+    def forward_layers(self, features, parts: int = 1) -> list[dict]:
         """Every intermediate of one word, per layer: ``pooled``, ``out``, ``active``.
 
         Shapes and meanings as :class:`compsparse.quant.LayerOutput` (``pooled`` includes the
         bias; ``active`` is a SparseActivation or ``None``); the last layer has only ``pooled``
-        (the logits).
+        (the logits). ``parts``: as :meth:`run`.
         """
-        bufs = self.buffers()
+        bufs = self.buffers(parts)
         x = np.ascontiguousarray(features, dtype=np.float32).reshape(1, *self.dims[:2])
-        logits = self.run(x, bufs, np.empty((1, len(self.arrays["b4"])), self.acc_dtype))[0]
-        (_, _, pooled1, out1, ch1, val1, _, _, _, pooled2, out2, ch2, val2, _, *_) = bufs
-        y3, out3, _, idx3, val3, _ = bufs[-6:]
+        out = np.empty((1, len(self.arrays["b4"])), self.acc_dtype)
+        logits = self.run(x, bufs, out, parts)[0]
+        pooled1, out1, ch1, val1 = (bufs[i] for i in (fw.POOLED1, fw.OUT1, fw.CH1, fw.VAL1))
+        pooled2, out2, ch2, val2 = (bufs[i] for i in (fw.POOLED2, fw.OUT2, fw.CH2, fw.VAL2))
+        y3, out3, idx3, val3 = (bufs[i] for i in (fw.Y3, fw.OUT3, fw.IDX3, fw.VAL3))
         k1, k2, k3 = (int(self.dims[i]) for i in (6, 12, 15))
         b3 = self.arrays["b3"]
         n3 = len(b3)

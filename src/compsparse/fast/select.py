@@ -191,44 +191,48 @@ def kwta_global(values, keys, k, idx, val):
 
 
 @nb.njit(**_opts)
-def kwta_local_net(act, k, ch, val, topv, topc, newv, newc):
+def kwta_local_net(act, order, k, ch, val, top, new, p_lo, p_hi):
     """Local k-WTA of non-negative ``act`` ``(c, n_pix)``, all pixels at once (vectorised).
 
-    Every pixel keeps a top-k list sorted by (value descending, channel ascending); each
-    channel, in order, is pushed through it by ``k`` compare-and-swap steps, one vectorised pass
-    over all pixels per step, so ties go to the lower channel. No data-dependent branches,
-    unlike :func:`kwta_local`.
+    Each value becomes one integer *key*, ``order * c + (c - 1 - channel)``: keys sort like
+    (value, then lower channel first), and no two channels of a pixel share one. Every pixel
+    keeps its top ``k`` keys sorted; each channel, in order, is pushed through the list by
+    ``k`` steps of ``max`` and ``min``, one vectorised pass over the pixels per step. No
+    branches, and ties go to the lower channel as in :func:`kwta_local`.
 
     Args:
-        act: ``(c, n_pix)`` values >= 0 (ReLU or requantised outputs).
-        ch, val: ``(n_pix * k,)`` outputs as :func:`kwta_local`.
-        topv, topc: ``(k, n_pix)`` scratch (act's dtype; int32, or int8 beside int8 values);
-            newv, newc: ``(n_pix,)``.
+        act: ``(c, n_pix)`` values >= 0 (ReLU or requantised outputs); ``order``: the same as
+            integers that sort like them (``act`` itself for integers, the int32 bits of
+            float32).
+        ch, val: ``(n_pix * k,)`` outputs as :func:`kwta_local`; only pixels
+            ``p_lo..p_hi - 1`` are selected and written (a thread's share; ``0, n_pix``: all).
+        top, new: ``(k, n_pix)`` and ``(n_pix,)`` key scratch, an integer type that holds
+            ``(max(order) + 1) * c`` (int16 beside int8 values: 32 keys per vector). Only
+            their columns ``p_lo..p_hi - 1`` are touched.
     """
-    n_ch, n_pix = act.shape
+    n_ch = act.shape[0]
+    n = p_hi - p_lo
+    # zero-based loops over slices: numba then knows no index is negative (no wrap-around
+    # code), and LLVM vectorises
+    fresh = new[p_lo:p_hi]
     for r in range(k):
-        for p in range(n_pix):
-            topv[r, p] = -1  # below every candidate: the first k channels fill the list
-            topc[r, p] = n_ch
+        t = top[r, p_lo:p_hi]
+        for p in range(n):
+            t[p] = -1  # below every key: the first k channels fill the list
     for c in range(n_ch):
-        row = act[c]
-        for p in range(n_pix):
-            newv[p] = row[p]
-            newc[p] = c
+        row = order[c, p_lo:p_hi]
+        tie = n_ch - 1 - c
+        for p in range(n):
+            fresh[p] = row[p] * n_ch + tie
         for r in range(k):
-            tv = topv[r]
-            tc = topc[r]
-            for p in range(n_pix):
-                v, t = newv[p], tv[p]
-                cv, ct = newc[p], tc[p]
-                # a displaced entry travelling down must keep its place among equal values
-                swap = (v > t) | ((v == t) & (cv < ct))  # no short-circuit: no branch
-                tv[p] = v if swap else t
-                newv[p] = t if swap else v
-                tc[p] = cv if swap else ct
-                newc[p] = ct if swap else cv
-    for p in range(n_pix):
+            t = top[r, p_lo:p_hi]
+            for p in range(n):
+                a, b = fresh[p], t[p]
+                t[p] = max(a, b)
+                fresh[p] = min(a, b)  # the smaller key travels down the list
+    for p in range(p_lo, p_hi):
         for r in range(k):
-            ch[p * k + r] = topc[r, p]
-            val[p * k + r] = topv[r, p]
+            c = n_ch - 1 - top[r, p] % n_ch
+            ch[p * k + r] = c
+            val[p * k + r] = act[c, p]
     return ch, val

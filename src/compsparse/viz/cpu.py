@@ -39,6 +39,16 @@ CANDIDATES = {
     "fast sparse-sparse int8 rows": ("engine sparse-sparse int8, unpacked rows", "#55a868"),
     "fast sparse-sparse int8 routed": ("engine sparse-sparse int8, packed rows", "#2d7a3c"),
     "fast sparse-sparse int8 auto": ("engine sparse-sparse int8 (auto)", "#2d7a3c"),
+    # batch 1, one word shared by all threads (compsparse.fast.parallel)
+    "fast sparse-dense int8 split": ("engine sparse-dense int8, word split", "#a44a1c"),
+    "fast sparse-sparse int8 rows split": (
+        "engine sparse-sparse int8, rows, word split",
+        "#1f5c2b",
+    ),
+    "fast sparse-sparse int8 auto split": (
+        "engine sparse-sparse int8 (auto), word split",
+        "#174d23",
+    ),
 }
 LAYER_ORDER = ["conv1", "conv2", "linear1", "output", "network"]
 
@@ -200,7 +210,11 @@ def paper_comparison(result: dict, paper) -> str:
     lines = []
     for batch in sorted({r["batch"] for r in result["rows"]}):
         net = rows_of(result, batch)["network"]
-        for name in ("fast sparse-sparse int8 auto", "fast sparse-sparse float32 auto"):
+        for name in (
+            "fast sparse-sparse int8 auto",
+            "fast sparse-sparse int8 auto split",
+            "fast sparse-sparse float32 auto",
+        ):
             c = candidate(net, name)
             if c is None:
                 continue
