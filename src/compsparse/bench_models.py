@@ -127,14 +127,13 @@ def speech_models(
     paper's shape, normalised for and quantised with calibration on ``features``
     ``(n, 32, 32)`` (random normal features if ``None``).
     """
-    if folder is not None:
-        path = Path(folder)
-    else:
+    path: Path | None = Path(folder) if folder is not None else None
+    if path is None:
         try:
             path = data_dir("models") / variant
-        except FileNotFoundError:  # a checkout without exported models
-            path = Path("/nonexistent")
-    if (path / "model.json").is_file():
+        except FileNotFoundError:  # a checkout without exported models: random weights
+            path = None
+    if path is not None and (path / "model.json").is_file():
         q = load_model(path)
         return q, dequantize(q), f"exported model {shown_path(path)}"
     if features is None:

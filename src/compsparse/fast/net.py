@@ -274,8 +274,9 @@ class FastNet:
 
         int32 for the int8 pipeline (equal to :meth:`QuantModel.logits`), else float32.
         ``threads > 1`` splits a batch into that many chunks run side by side (the compiled
-        code releases the GIL), and a single word into bands of rows (where numba's
-        threading layer launches cheaply, :func:`~compsparse.fast.parallel.split_threads_ok`).
+        code releases the GIL), and a single word's layers across them (:mod:`.parallel`;
+        where numba's threading layer launches cheaply,
+        :func:`~compsparse.fast.parallel.split_threads_ok`).
         """
         x = np.ascontiguousarray(features, dtype=np.float32)
         x = x.reshape(-1, int(self.dims[0]), int(self.dims[1]))
