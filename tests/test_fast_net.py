@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -54,6 +56,13 @@ def test_strategies_and_sparse_dense_layers():
         FastNet.from_quant(MODELS[("dense", 0)], "fastest")
     with pytest.raises(ValueError, match="NaN"):
         ss.logits(np.full((1, 12, 12), np.nan, np.float32))
+    too_many = MODELS[("sparse-sparse", 0)]
+    layer = too_many.layers[1]
+    bad = replace(
+        too_many, layers=[*too_many.layers[:1], replace(layer, k=9), *too_many.layers[2:]]
+    )
+    with pytest.raises(ValueError, match="k = 9"):
+        FastNet.from_quant(bad)
 
 
 def test_speech_network_shape_int8_and_float32():

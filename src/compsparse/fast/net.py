@@ -126,6 +126,9 @@ class FastNet:
         Ps = [P1, P2, P3, P4]
         if in1[0] != 1:
             raise ValueError(f"conv1 must have one input channel, got in_shape {in1}")
+        for name, k, P in ((n1, k1, P1), (n2, k2, P2), (n3, k3, P3)):
+            if k and not 1 <= k <= P.n_kernels:  # the k-WTA lists have no sentinel entries
+                raise ValueError(f"{name}: k = {k} must lie in [1, {P.n_kernels}] (its outputs)")
         if mode == "int8" and any(P.values.dtype != np.int8 for P in Ps):
             raise ValueError("an int8 FastNet needs int8 packed weights (a QuantModel)")
         Ps = [P if P.values.dtype == wdt else _astype(P, wdt) for P in Ps]
