@@ -262,9 +262,8 @@ def _stage_tail(dims, quantized, L2, L3, L4, bufs, parts, logits_out):
         acc = acc2[0]
         for t in range(1, parts):
             add_into(acc, acc2[t])
-        pool_hwc(acc, acc.shape[0], acc.shape[1] // c2p, c2, pool2, b2, pooled2, ptmp[0])
-        for o in range(c2):
-            _activate_channel(pooled2, o, quantized, m2, s2, out2)
+        oh2, ow2 = acc.shape[0], acc.shape[1] // c2p
+        pool_hwc(acc, oh2, ow2, c2, pool2, b2, pooled2, ptmp[0], quantized, m2, s2, out2)
     n_pix3 = out2.shape[1] * out2.shape[2]
     if k2 > 0:
         _kwta_pixels(out2, quantized, k2, ch2, val2, bufs[TOP2][0], bufs[NEW2][0], 0, n_pix3)
@@ -284,7 +283,10 @@ def _stage_tail(dims, quantized, L2, L3, L4, bufs, parts, logits_out):
             kwta_global(out3, out3.view(np.int8), k3, idx3, val3)
         else:
             kwta_global(out3, keys3.view(np.int32), k3, idx3, val3)
-        linear_routed_ss(idx3, val3, k3, rows4, route4, logits)
+        if route4.shape[1] == logits.shape[0]:  # one kernel per group: routes are the identity
+            linear_dense_rows_ss(idx3, val3, k3, rows4, logits)
+        else:
+            linear_routed_ss(idx3, val3, k3, rows4, route4, logits)
     else:
         linear_routed_sd(out3, rows4, route4, logits)
     for o in range(b4.shape[0]):

@@ -73,15 +73,17 @@ def pool_chw_wide(acc, w_in, oh, ow, pool, bias, out, tmp):
 
 
 @nb.njit(**_opts)
-def pool_hwc(acc, oh, ow, c_out, pool, bias, out, tmp):
-    """Max-pool channels-last ``(oh, ow * c_pad)`` accumulators, plus bias, into ``(c, ...)``.
+def pool_hwc(acc, oh, ow, c_out, pool, bias, out, tmp, quantized, multiplier, shift, act):
+    """Max-pool channels-last ``(oh, ow * c_pad)`` accumulators, plus bias, into ``(c, ...)``,
+    and activate them (:func:`activate`) on the way.
 
-    The max runs over contiguous channel runs (vectorised) into ``tmp``; only the final write
-    goes channels-first.
+    The max runs over contiguous channel runs (vectorised) into ``tmp``; only the final writes
+    go channels-first, the pooled value and its activation in the same pass.
 
     Args:
         acc: ``(oh, ow * c_pad)`` from the sparse-sparse conv kernels; ``c_pad >= c_out``.
-        out: ``(c_out, oh // pool, ow // pool)``, overwritten.
+        out, act: ``(c_out, oh // pool, ow // pool)``, overwritten: pooled accumulators
+            (the accumulator dtype) and activations.
         tmp: ``(>= c_pad,)`` scratch of the accumulator dtype.
     """
     c_pad = acc.shape[1] // ow
@@ -97,7 +99,9 @@ def pool_hwc(acc, oh, ow, c_out, pool, bias, out, tmp):
                     for c in range(c_out):
                         tmp[c] = max(tmp[c], src[c])
             for c in range(c_out):
-                out[c, i, j] = tmp[c] + bias[c]
+                value = tmp[c] + bias[c]
+                out[c, i, j] = value
+                act[c, i, j] = activate(value, c, quantized, multiplier, shift)
     return out
 
 
