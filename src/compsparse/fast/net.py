@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -235,10 +236,11 @@ class FastNet:
             labels=labels,
         )
 
-    @property
+    @cached_property
     def args(self) -> tuple:
         """``(quantized, dims, L1, L2, L3, L4)``: the layer arrays grouped as the compiled
-        forward takes them (see :func:`compsparse.fast.forward.forward`)."""
+        forward takes them (see :func:`compsparse.fast.forward.forward`). Built once: it is
+        on the path :meth:`run` times."""
         a = self.arrays
         return (
             a["quantized"],

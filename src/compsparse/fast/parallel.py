@@ -16,6 +16,8 @@ Book: chapter "Beyond the FPGA" (book/13_cpu.ipynb).
 
 from __future__ import annotations
 
+from functools import cache
+
 import numba as nb
 import numpy as np
 
@@ -103,14 +105,10 @@ def _touch(a):
     return a
 
 
-_SPLIT_OK: list = []
-
-
+@cache
 def split_threads_ok() -> bool:
     """Whether numba's threading layer launches parallel work cheaply (OpenMP or TBB: a few
     microseconds). Its fallback, the workqueue layer, takes tens of microseconds per launch,
     more than splitting a word saves, so the engine then keeps one thread per word."""
-    if not _SPLIT_OK:
-        _touch(np.zeros(2))
-        _SPLIT_OK.append(nb.threading_layer() in ("omp", "tbb"))
-    return _SPLIT_OK[0]
+    _touch(np.zeros(2))  # numba picks its threading layer at the first parallel call
+    return nb.threading_layer() in ("omp", "tbb")
