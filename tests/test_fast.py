@@ -16,6 +16,7 @@ from compsparse.fast.layout import (
     conv_dense_rows,
     conv_routed_rows,
     conv_taps,
+    float32_exact,
     linear_dense_rows,
     linear_routed_rows,
     packed_bytes,
@@ -46,6 +47,22 @@ def test_linear_layouts_are_the_packed_kernels_by_input_position():
     assert np.array_equal(R.route, (np.arange(3)[:, None] * 3 + P.kernel_ids).T)
     D = linear_dense_rows(P)
     assert np.array_equal(D.values[:, :7], P.unpack().T) and not D.values[:, 7:].any()
+
+
+def test_routes_are_int16_where_they_fit():
+    rng = np.random.default_rng(1)
+    assert linear_routed_rows(_packed(rng, 7, (10,), 3, integer=True)).route.dtype == np.int16
+    wide = _packed(rng, 40_000, (2,), 2, integer=True)  # indices up to 39,999
+    assert linear_routed_rows(wide).route.dtype == np.int32
+
+
+@pytest.mark.parametrize("n_in, exact", [(1032, True), (1033, False)])
+def test_float32_exact_bounds_every_partial_sum(n_in, exact):
+    # 127 * 128 * 1032 < 2**24 <= 127 * 128 * 1033: the largest sum that is still a float32
+    ones = np.ones((1, n_in), bool)
+    P = cs.pack(np.full((1, n_in), 127, np.int8), 1, masks=ones)
+    assert float32_exact(P) is exact
+    assert not float32_exact(cs.pack(np.ones((1, n_in), np.float32), 1, masks=ones))
 
 
 def test_conv_layouts_stamp_order_and_taps():

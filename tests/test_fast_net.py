@@ -13,6 +13,7 @@ from quant_models import random_quant_model
 from compsparse.bench_models import dequantize, random_float_model, speech_models
 from compsparse.export import quantize_model
 from compsparse.fast import FastNet
+from compsparse.packing import PackedKernels
 
 VARIANTS = ["sparse-sparse", "sparse-dense", "dense"]
 MODELS = {(v, s): random_quant_model(v, seed=s) for v in VARIANTS for s in (0, 1)}
@@ -62,6 +63,18 @@ def test_strategies_and_sparse_dense_layers():
         too_many, layers=[*too_many.layers[:1], replace(layer, k=9), *too_many.layers[2:]]
     )
     with pytest.raises(ValueError, match="k = 9"):
+        FastNet.from_quant(bad)
+    P = layer.weights  # -128 is outside the symmetric scheme (int16 pair sums need |w| <= 127)
+    low = PackedKernels(
+        np.where(P.values == P.values.min(), -128, P.values).astype(np.int8),
+        P.kernel_ids,
+        P.n_per_group,
+        P.n_kernels,
+    )
+    bad = replace(
+        too_many, layers=[*too_many.layers[:1], replace(layer, weights=low), *too_many.layers[2:]]
+    )
+    with pytest.raises(ValueError, match=r"\[-127, 127\]"):
         FastNet.from_quant(bad)
 
 

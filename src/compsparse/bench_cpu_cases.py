@@ -23,9 +23,11 @@ from .costmodel import conv2d_macs, linear_macs
 from .fast import FastNet
 from .fast import kernels as K
 from .fast.layout import (
+    RoutedRows,
     conv_dense_rows,
     conv_routed_rows,
     conv_taps,
+    float32_exact,
     linear_dense_rows,
     linear_routed_rows,
 )
@@ -33,6 +35,7 @@ from .fast.net import _pool
 from .fast.parallel import conv_ss_split, conv_taps_sd_split, split_threads_ok
 from .kwta import SparseActivation
 from .ops import conv2d, linear
+from .packing import PackedKernels
 
 __all__ = ["layer_macs", "layer_rows", "network_rows"]
 
@@ -140,7 +143,9 @@ def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads, split=1):
         ("int8", layer_q, dense_in["int8"], sparse_in["int8"]),
     ):
         P = layer.weights if mode == "int8" else layer.packed()
-        wdt, adt = (np.int8, np.int32) if mode == "int8" else (np.float32, np.float32)
+        wdt, adt = (np.int16, np.int32) if mode == "int8" else (np.float32, np.float32)
+        if mode == "int8":  # its int8 values in int16 lanes, as FastNet holds them
+            P = PackedKernels(P.values.astype(wdt), P.kernel_ids, P.n_per_group, P.n_kernels)
         n_pad = P.n_groups * P.n_per_group
         if layer.kind == "conv2d":
             _, kh, kw = P.kernel_shape
@@ -179,7 +184,7 @@ def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads, split=1):
                 args = (*lists[0], (h, w))
                 for strategy, vals, route in (
                     ("routed", R.values, R.route),
-                    ("rows", D.values, np.zeros((0, 0), np.int32)),
+                    ("rows", D.values, np.zeros((0, 0), np.int16)),
                 ):
                     ss_split = partial(
                         conv_ss_split, *args, vals, route, kh, kw, n_pad, acc_parts, split
@@ -201,8 +206,12 @@ def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads, split=1):
             if sins is None:
                 continue
             sp = [(a.indices, np.ascontiguousarray(a.values, wdt), a.nnz) for a in sins]
+            ys_routed = ys
+            if mode == "int8" and float32_exact(P):  # as FastNet runs it: exact, faster
+                R = RoutedRows(R.values.astype(np.float32), R.route, R.n_out_pad)
+                ys_routed = [np.empty(n_pad, np.float32) for _ in range(batch)]
 
-            def routed(i, R=R, sp=sp, ys=ys):
+            def routed(i, R=R, sp=sp, ys=ys_routed):
                 K.linear_routed_ss(*sp[i], R.values, R.route, ys[i])
 
             def rows(i, D=D, sp=sp, ys=ys):

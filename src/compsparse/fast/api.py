@@ -4,8 +4,10 @@ Same arguments and results as the numpy reference, for checking and for one-off 
 converts the weights to their CPU layout first, so for speed build the layout once
 (:mod:`.layout`) or the whole network (:class:`.net.FastNet`). Two modes, picked by the dtypes:
 
-* integers (weights in [-128, 127] and activations in [-128, 127]): int8 operands, int32
-  accumulators, **exactly** the reference's integers (returned as int32);
+* integers (weights in [-128, 127] and activations in [-128, 127]): int8 values, int32
+  accumulators, **exactly** the reference's integers (returned as int32). The values travel in
+  int16 arrays (pairs of products summed in int16, :func:`~.kernels.mac2`) unless a weight and
+  an activation are both -128, where a pair sum could reach 2**15;
 * anything else: float32 operands and accumulators (the reference computes in the inputs'
   precision, so results agree to float32 rounding).
 
@@ -51,7 +53,11 @@ def _mode(P: PackedKernels, values: np.ndarray):
             raise OverflowError(
                 "int32 accumulators could overflow for these weights; use cs.linear / cs.conv2d"
             )
-        return P.values.astype(np.int8), np.asarray(values, np.int8), np.dtype(np.int32)
+        a = np.asarray(values)
+        w_max = max(-int(P.values.min(initial=0)), int(P.values.max(initial=0)))
+        a_max = max(-int(a.min(initial=0)), int(a.max(initial=0)))
+        small = np.int16 if 2 * w_max * a_max < 2**15 else np.int8  # see kernels.mac2
+        return P.values.astype(small), a.astype(small), np.dtype(np.int32)
     return P.values.astype(np.float32), np.asarray(values, np.float32), np.dtype(np.float32)
 
 
@@ -155,7 +161,7 @@ def conv2d(
     val = np.ascontiguousarray(a[order])
     R = conv_dense_rows(Pm) if strategy == "rows" else conv_routed_rows(Pm)
     if threads > 1:
-        route = R.route if strategy == "routed" else np.zeros((0, 0), np.int32)
+        route = R.route if strategy == "routed" else np.zeros((0, 0), np.int16)
         accs = np.empty((threads, oh, ow * n_pad), acc)
         out = conv_ss_split(pstart, ch, val, hw, R.values, route, kh, kw, n_pad, accs, threads)
     elif strategy == "rows":

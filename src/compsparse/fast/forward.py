@@ -57,15 +57,18 @@ TOP1, NEW1, TOP2, NEW2, PTMP = range(14, 19)
 Y3, OUT3, KEYS3, IDX3, VAL3, LOGITS = range(19, 25)
 
 
-def buffers(dims, acc_dtype, act_dtype, parts: int = 1) -> tuple:
+def buffers(dims, acc_dtype, act_dtype, parts: int = 1, linear1_dtype=None) -> tuple:
     """Scratch and intermediates of one word (numpy: allocated once, outside the hot loop).
 
     Args:
         dims: int64 array ``[h, w, c1, kh1, kw1, pool1, k1, c2, c2_pad, kh2, kw2, pool2, k2,
             n3, n3_pad, k3, n4_pad]``.
-        acc_dtype, act_dtype: accumulators (float32 / int32) and activations (float32 / int8).
+        acc_dtype, act_dtype: accumulators (float32 / int32) and activations (float32 /
+            int16 holding int8 values).
         parts: threads of :func:`forward_split` (each has its own planes, accumulators and
             scratch).
+        linear1_dtype: linear1's accumulators (default ``acc_dtype``; float32 for an int8
+            layer whose sums are exact in float32).
 
     Returns:
         a tuple, in the order of the position constants (``X``, ``WIDE1``, ...).
@@ -79,7 +82,8 @@ def buffers(dims, acc_dtype, act_dtype, parts: int = 1) -> tuple:
     h3, w3 = oh2 // pool2, ow2 // pool2
     acc_t, act_t = np.dtype(acc_dtype), np.dtype(act_dtype)
     # local k-WTA keys (value * c + tie): int16 beside int8 values (32 per vector), else int64
-    key_t = np.dtype(np.int16) if act_t == np.int8 and max(c1, c2) <= 256 else np.dtype(np.int64)
+    small = act_t.kind == "i" and act_t.itemsize <= 2 and max(c1, c2) <= 256
+    key_t = np.dtype(np.int16) if small else np.dtype(np.int64)
     return (
         np.zeros(h * w, act_t),  # X: the (normalised / quantised) input, flattened
         np.zeros((parts, (oh1 - 1) * w + ow1), acc_t),  # conv1 wide plane of one channel
@@ -102,7 +106,7 @@ def buffers(dims, acc_dtype, act_dtype, parts: int = 1) -> tuple:
         np.zeros((parts, max(k2, 1), h3 * w3), key_t),  # the same after conv2
         np.zeros((parts, h3 * w3), key_t),
         np.zeros((parts, max(w, w2, c2p)), acc_t),  # pooling scratch: a window's row maxima
-        np.zeros(n3p, acc_t),  # linear1 accumulators
+        np.zeros(n3p, linear1_dtype or acc_t),  # linear1 accumulators
         np.zeros(n3, act_t),  # out3
         np.zeros(n3, np.float32),  # out3 as order keys (non-negative float32 bits)
         np.zeros(max(k3, 1), np.int64),  # winners of linear1: indices
@@ -280,7 +284,7 @@ def _stage_tail(dims, quantized, L2, L3, L4, bufs, parts, logits_out):
         keys3[o] = out3[o]  # >= 0, so the float32 bit patterns sort like the values
     if k3 > 0:
         if quantized:  # int8 values are their own keys: 7 bisection steps
-            kwta_global(out3, out3.view(np.int8), k3, idx3, val3)
+            kwta_global(out3, out3, k3, idx3, val3)
         else:
             kwta_global(out3, keys3.view(np.int32), k3, idx3, val3)
         if route4.shape[1] == logits.shape[0]:  # one kernel per group: routes are the identity

@@ -24,12 +24,14 @@ import numpy as np
 
 from ..export import FloatModel
 from ..kwta import SparseActivation
-from ..quant import QuantModel
+from ..quant import WEIGHT_MAX, QuantModel
 from . import forward as fw
 from .layout import (
+    RoutedRows,
     conv_dense_rows,
     conv_routed_rows,
     conv_taps,
+    float32_exact,
     linear_dense_rows,
     linear_routed_rows,
     packed_bytes,
@@ -121,7 +123,8 @@ class FastNet:
                 "use compsparse.fast.conv2d / linear layer by layer for other shapes"
             )
         _pick(strategy, 1)  # reject a bad name even where no layer runs sparse-sparse
-        wdt, adt = (np.int8, np.int32) if mode == "int8" else (np.float32, np.float32)
+        # int8 values are held in int16 lanes (see compsparse.fast.kernels: pair sums in int16)
+        wdt, adt = (np.int16, np.int32) if mode == "int8" else (np.float32, np.float32)
         (n1, _, P1, b1, m1, s1, in1, pool1, k1), (n2, _, P2, b2, m2, s2, in2, pool2, k2) = specs[:2]
         (n3, _, P3, b3, m3, s3, _, _, k3), (n4, _, P4, b4, _, _, _, _, _) = specs[2:]
         Ps = [P1, P2, P3, P4]
@@ -132,6 +135,14 @@ class FastNet:
                 raise ValueError(f"{name}: k = {k} must lie in [1, {P.n_kernels}] (its outputs)")
         if mode == "int8" and any(P.values.dtype != np.int8 for P in Ps):
             raise ValueError("an int8 FastNet needs int8 packed weights (a QuantModel)")
+        if mode == "int8" and any(P.values.min(initial=0) < -WEIGHT_MAX for P in Ps):
+            raise ValueError(
+                f"int8 weights must lie in [-{WEIGHT_MAX}, {WEIGHT_MAX}] (the symmetric scheme of "
+                "compsparse.quant); re-export the model with compsparse.export"
+            )
+        layer_names = [n1, n2, n3, n4]
+        # the model's own bytes (int8 or float32), not those of the lanes they are held in
+        weight_bytes = {n: packed_bytes(P) for n, P in zip(layer_names, Ps, strict=True)}
         Ps = [P if P.values.dtype == wdt else _astype(P, wdt) for P in Ps]
         P1, P2, P3, P4 = Ps
         h, w = in1[1], in1[2]
@@ -151,21 +162,25 @@ class FastNet:
         if k1:
             strat2 = _pick(strategy, P2.n_per_group)
             L2 = conv_dense_rows(P2) if strat2 == "rows" else conv_routed_rows(P2)
-            route2 = L2.route if strat2 == "routed" else np.zeros((0, 0), np.int32)
+            route2 = L2.route if strat2 == "routed" else _empty2(np.int16)
             conv2 = (empty_i, empty_i, np.zeros(0, wdt), L2.values, route2)
             layout[n2] = L2.nbytes
         else:
             t2 = conv_taps(P2, in2[1:])
-            conv2 = (t2.start, t2.offset, t2.weight, _empty2(wdt), _empty2(np.int32))
+            conv2 = (t2.start, t2.offset, t2.weight, _empty2(wdt), _empty2(np.int16))
             layout[n2] = t2.nbytes
         if k2:
             strat3 = _pick(strategy, P3.n_per_group)
         if strat3 == "rows":
             L3 = linear_dense_rows(P3)
-            lin3 = (L3.values, np.zeros((0, 0), np.int32))
+            lin3 = (L3.values, _empty2(np.int16))
         else:
             L3 = linear_routed_rows(P3)
-            lin3 = (L3.values, L3.route)
+            values3 = L3.values
+            if mode == "int8" and float32_exact(P3):  # exact, and faster scattered
+                values3 = values3.astype(np.float32)
+                L3 = RoutedRows(values3, L3.route, L3.n_out_pad)
+            lin3 = (values3, L3.route)
         layout[n3] = L3.nbytes
         L4 = linear_routed_rows(P4)
         layout[n4] = L4.nbytes
@@ -226,13 +241,13 @@ class FastNet:
         return cls(
             mode=mode,
             strategies=(strat2, strat3),
-            names=[n1, n2, n3, n4],
+            names=layer_names,
             dims=dims,
             arrays=arrays,
             scale=float(scale),
             offset=float(offset),
             layout_bytes=layout,
-            weight_bytes={n: packed_bytes(P) for n, P in zip([n1, n2, n3, n4], Ps, strict=True)},
+            weight_bytes=weight_bytes,
             labels=labels,
         )
 
@@ -257,11 +272,19 @@ class FastNet:
 
     @property
     def act_dtype(self):
-        return np.dtype(np.int8 if self.mode == "int8" else np.float32)
+        """int16 for the int8 pipeline: its int8 values held in int16 lanes."""
+        return np.dtype(np.int16 if self.mode == "int8" else np.float32)
 
     def buffers(self, parts: int = 1) -> tuple:
         """Fresh scratch for :meth:`run` (reuse it across calls to skip allocation)."""
-        return fw.buffers(self.dims, self.acc_dtype, self.act_dtype, parts)
+        return fw.buffers(self.dims, self.acc_dtype, self.act_dtype, parts, self.linear1_dtype)
+
+    @property
+    def linear1_dtype(self):
+        """linear1's accumulators: float32 where an int8 layer sums exactly in float32
+        (:func:`~compsparse.fast.layout.float32_exact`), else the accumulator dtype."""
+        rows3 = self.arrays["rows3"]
+        return np.dtype(np.float32) if rows3.dtype == np.float32 else self.acc_dtype
 
     def run(self, features, bufs, out, parts: int = 1) -> np.ndarray:
         """The compiled call: ``(N, h, w)`` float32 C-contiguous features into ``out``
@@ -314,7 +337,7 @@ class FastNet:
 
         Shapes and meanings as :class:`compsparse.quant.LayerOutput` (``pooled`` includes the
         bias; ``active`` is a SparseActivation or ``None``); the last layer has only ``pooled``
-        (the logits). ``parts``: as :meth:`run`.
+        (the logits). ``parts``: threads sharing the word (:meth:`buffers`).
         """
         bufs = self.buffers(parts)
         x = np.ascontiguousarray(features, dtype=np.float32).reshape(1, *self.dims[:2])
