@@ -156,3 +156,20 @@ def test_bad_data_path_is_a_clear_error(tmp_path, capsys):
     args = ["train", "--variant", "dense", "--out", str(tmp_path), "--teacher", str(tmp_path / "x")]
     assert main(args) == 2
     assert "no checkpoint" in capsys.readouterr().out
+
+
+def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_train(net, cfg, *args, **kwargs):
+        seen["cfg"] = cfg
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(T, "train", fake_train)
+    args = ["train", "--variant", "dense", "--out", str(tmp_path), "--limit", "8"]
+    with pytest.raises(KeyboardInterrupt):
+        main([*args, "--weight-decay", "1e-4", "--lr", "0.05"])
+    assert seen["cfg"].weight_decay == 1e-4 and seen["cfg"].lr == 0.05
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    assert seen["cfg"].weight_decay == T.TrainConfig().weight_decay

@@ -235,6 +235,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        default=d.weight_decay,
+        help="SGD weight decay on the parameters named weight (biases exempt)",
+    )
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument(
         "--teacher",
@@ -277,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         seed=args.seed,
         augment=not args.no_augment,
         distill=args.distill if args.teacher else 0.0,
