@@ -17,6 +17,7 @@ from compsparse.fast.layout import (
     conv_routed_rows,
     conv_taps,
     float32_exact,
+    float32_rows_if_exact,
     linear_dense_rows,
     linear_routed_rows,
     packed_bytes,
@@ -63,6 +64,9 @@ def test_float32_exact_bounds_every_partial_sum(n_in, exact):
     P = cs.pack(np.full((1, n_in), 127, np.int8), 1, masks=ones)
     assert float32_exact(P) is exact
     assert not float32_exact(cs.pack(np.ones((1, n_in), np.float32), 1, masks=ones))
+    R = float32_rows_if_exact(linear_routed_rows(P), P)
+    assert R.values.dtype == (np.float32 if exact else np.int8)
+    assert np.array_equal(R.values, P.values.T) and np.array_equal(R.route, P.kernel_ids.T)
 
 
 def test_conv_layouts_stamp_order_and_taps():

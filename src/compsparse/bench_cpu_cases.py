@@ -23,11 +23,10 @@ from .costmodel import conv2d_macs, linear_macs
 from .fast import FastNet
 from .fast import kernels as K
 from .fast.layout import (
-    RoutedRows,
     conv_dense_rows,
     conv_routed_rows,
     conv_taps,
-    float32_exact,
+    float32_rows_if_exact,
     linear_dense_rows,
     linear_routed_rows,
 )
@@ -206,10 +205,9 @@ def _fast_layer(layer_f, layer_q, dense_in, sparse_in, batch, threads, split=1):
             if sins is None:
                 continue
             sp = [(a.indices, np.ascontiguousarray(a.values, wdt), a.nnz) for a in sins]
-            ys_routed = ys
-            if mode == "int8" and float32_exact(P):  # as FastNet runs it: exact, faster
-                R = RoutedRows(R.values.astype(np.float32), R.route, R.n_out_pad)
-                ys_routed = [np.empty(n_pad, np.float32) for _ in range(batch)]
+            R = float32_rows_if_exact(R, P)  # as FastNet runs it
+            ydt = np.float32 if R.values.dtype == np.float32 else adt
+            ys_routed = [np.empty(n_pad, ydt) for _ in range(batch)]
 
             def routed(i, R=R, sp=sp, ys=ys_routed):
                 K.linear_routed_ss(*sp[i], R.values, R.route, ys[i])

@@ -42,6 +42,7 @@ __all__ = [
     "conv_routed_rows",
     "conv_taps",
     "float32_exact",
+    "float32_rows_if_exact",
     "linear_dense_rows",
     "linear_routed_rows",
     "packed_bytes",
@@ -128,6 +129,15 @@ def linear_routed_rows(P: PackedKernels) -> RoutedRows:
     values = np.ascontiguousarray(P.values.T)
     route = np.ascontiguousarray(P.kernel_index().T.astype(_route_dtype(n_pad)))
     return RoutedRows(values, route, n_pad)
+
+
+def float32_rows_if_exact(R: RoutedRows, P: PackedKernels) -> RoutedRows:
+    """``R`` (the routed rows of integer layer ``P``) with float32 values where
+    :func:`float32_exact` holds: the engine's int8 pipeline runs such a layer in float32
+    arithmetic, with exactly the integer result. Any other ``R`` is returned as it is."""
+    if R.values.dtype == np.float32 or not float32_exact(P):
+        return R
+    return RoutedRows(R.values.astype(np.float32), R.route, R.n_out_pad)
 
 
 def float32_exact(P: PackedKernels, a_max: int = 128) -> bool:

@@ -27,11 +27,10 @@ from ..kwta import SparseActivation
 from ..quant import WEIGHT_MAX, QuantModel
 from . import forward as fw
 from .layout import (
-    RoutedRows,
     conv_dense_rows,
     conv_routed_rows,
     conv_taps,
-    float32_exact,
+    float32_rows_if_exact,
     linear_dense_rows,
     linear_routed_rows,
     packed_bytes,
@@ -175,12 +174,8 @@ class FastNet:
             L3 = linear_dense_rows(P3)
             lin3 = (L3.values, _empty2(np.int16))
         else:
-            L3 = linear_routed_rows(P3)
-            values3 = L3.values
-            if mode == "int8" and float32_exact(P3):  # exact, and faster scattered
-                values3 = values3.astype(np.float32)
-                L3 = RoutedRows(values3, L3.route, L3.n_out_pad)
-            lin3 = (values3, L3.route)
+            L3 = float32_rows_if_exact(linear_routed_rows(P3), P3)  # exact, faster scattered
+            lin3 = (L3.values, L3.route)
         layout[n3] = L3.nbytes
         L4 = linear_routed_rows(P4)
         layout[n4] = L4.nbytes
