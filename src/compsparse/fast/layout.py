@@ -150,8 +150,9 @@ def float32_exact(P: PackedKernels, a_max: int = 128) -> bool:
     """
     if not np.issubdtype(P.values.dtype, np.integer):
         return False
-    w = np.abs(P.unpack().reshape(P.n_kernels, -1).astype(np.int64))
-    return int(w.sum(axis=1).max(initial=0)) * a_max < 2**24
+    # sum |w| per kernel, straight from the packed values (each belongs to one kernel)
+    per_kernel = np.bincount(P.kernel_index().ravel(), np.abs(P.values.astype(np.int64)).ravel())
+    return int(per_kernel.max(initial=0)) * a_max < 2**24
 
 
 def linear_dense_rows(P: PackedKernels) -> DenseRows:
