@@ -93,6 +93,22 @@ def test_speech_network_shape_int8_and_float32():
     assert q_bytes["linear1"]["packed_values"] == 60 * 1600  # 25 kernels per group
 
 
+@pytest.mark.parametrize("parts", [1, 2])
+def test_bind_calls_the_compiled_code_directly_with_the_same_result(parts):
+    model = MODELS[("sparse-sparse", 0)]
+    net = FastNet.from_quant(model)
+    x = np.random.default_rng(5).normal(-40.0, 10.0, (1, 12, 12)).astype(np.float32)
+    out = np.zeros((1, len(net.arrays["b4"])), net.acc_dtype)
+    call = net.bind(x, net.buffers(parts), out, parts)
+    assert not hasattr(call.func, "overloads")  # the compiled entry point, not the dispatcher
+    out[:] = 0
+    assert call() is out
+    assert np.array_equal(out, model.logits(x))
+    x[:] = np.random.default_rng(6).normal(-40.0, 10.0, x.shape)  # bound arrays are read anew
+    call()
+    assert np.array_equal(out, model.logits(x))
+
+
 @pytest.mark.parametrize("variant", ["sparse-sparse", "sparse-dense"])
 def test_float32_network_follows_the_float_model(variant):
     arch = [

@@ -415,9 +415,7 @@ def network_rows(models, features, batch, threads, numpy_ref=True) -> dict:
         strategy = None if path == "sparse-dense" else "+".join(net.strategies)
         if t_fast == 1:
             bufs, out = net.buffers(), np.empty((batch, len(net.arrays["b4"])), net.acc_dtype)
-
-            def fn(net=net, b=bufs, o=out):
-                return net.run(x, b, o)
+            fn = net.bind(x, bufs, out)
         else:
 
             def fn(net=net):
@@ -427,7 +425,7 @@ def network_rows(models, features, batch, threads, numpy_ref=True) -> dict:
         if split > 1 and (path == "sparse-dense" or name.endswith("auto")):
             bufs, out = net.buffers(split), np.empty((1, len(net.arrays["b4"])), net.acc_dtype)
             cands[f"{name} split"] = (
-                partial(net.run, x, bufs, out, split),
+                net.bind(x, bufs, out, split),
                 _meta("fast", mode, path, split, strategy),
             )
     per_layer = layer_macs(q_ss).values()
