@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "compsparse.notebooks",
         "strip outputs and execution counts from notebooks",
     ),
+    "sweep": (
+        "compsparse.nn.sweep",
+        "train recipes x seeds in parallel processes; one JSON line (accuracies) per run",
+    ),
     "train": (
         "compsparse.nn.train",
         "train the speech network (dense, sparse-dense or sparse-sparse) with checkpoints",

@@ -1,0 +1,233 @@
+"""``python -m compsparse sweep``: train recipes x seeds side by side, one JSON line per run.
+
+One run trains the speech network with one named recipe (:data:`RECIPES`: a variant, changes to
+its :class:`~.model.NetConfig` and to the :class:`~.train.TrainConfig` defaults) and one seed,
+then measures validation accuracy, float32 test accuracy and int8 test accuracy (exported with
+the same quantisation as ``python -m compsparse export`` and run through the integer pipeline).
+Runs go to separate processes (``--jobs``); each finished run appends its line to ``--out``
+straight away, and runs already in the file are skipped, so an interrupted sweep resumes.
+
+It answers the question a single run cannot: whether a recipe's lead is larger than the spread
+between seeds. Book: chapter "Training" (book/08_training.ipynb).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["RECIPES", "load_runs", "run_one", "summarise"]
+
+# The committed sparse-sparse recipe (chapter "Training"): k annealing and distillation.
+_SS = {"k_start": 3.0, "k_anneal": 0.5, "distill": 0.5}
+
+# name -> (variant, NetConfig changes, TrainConfig changes, what it tries)
+RECIPES: dict[str, tuple[str, dict, dict, str]] = {
+    "dense": ("dense", {}, {}, "the dense network (the reference)"),
+    "base": ("sparse-sparse", {}, _SS, "the committed sparse-sparse recipe"),
+    "noboost": ("sparse-sparse", {}, _SS | {"boost": 0.0}, "no k-WTA boosting"),
+    "boostoff50": (
+        "sparse-sparse",
+        {},
+        _SS | {"boost_off": 0.5},
+        "boosting off for the last half of the epochs (not a quarter)",
+    ),
+    "k180": ("sparse-sparse", {"k": (7, 7, 180)}, _SS, "180 linear winners (88% zeros)"),
+    "T2": ("sparse-sparse", {}, _SS | {"temperature": 2.0}, "distillation temperature 2"),
+    "distill1": ("sparse-sparse", {}, _SS | {"distill": 1.0}, "distillation loss only"),
+    "mom95": ("sparse-sparse", {}, _SS | {"momentum": 0.95}, "momentum 0.95"),
+    "wd1e3": ("sparse-sparse", {}, _SS | {"weight_decay": 1e-3}, "weight decay 1e-3"),
+    "bs32": ("sparse-sparse", {}, _SS | {"batch_size": 32, "lr": 0.05}, "batch 32, lr 0.05"),
+    "ep60": ("sparse-sparse", {}, _SS | {"epochs": 60}, "60 epochs"),
+    "noaug": ("sparse-sparse", {}, _SS | {"augment": False}, "no augmentation"),
+}
+
+
+def run_one(
+    recipe: str,
+    seed: int,
+    data: str = "embedded",
+    teacher: Path | None = None,
+    device: str | None = None,
+    epochs: int | None = None,
+    limit: int | None = None,
+    threads: int = 1,
+) -> dict:
+    """Train ``recipe`` with ``seed`` and measure it; returns the run's JSON row.
+
+    Args:
+        teacher: checkpoint to distil from (needed by recipes with ``distill > 0``).
+        epochs: override the recipe's epoch count (quick checks); limit: use only the first
+            ``limit`` training clips.
+
+    Returns:
+        ``{"recipe", "seed", "val", "best_val", "train_acc", "test_float", "test_int8",
+        "seconds", "device", "val_curve", "net", "train", "torch"}``: accuracies as fractions,
+        ``net``/``train`` the full configurations.
+    """
+    import torch
+
+    from ..evaluate import evaluate_quant
+    from ..export import quantize_model
+    from .checkpoint import load_checkpoint
+    from .data import augmenter, labels, load_data
+    from .model import net_config
+    from .train import TrainConfig, accuracy, train
+
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+    variant, net_changes, train_changes, _ = RECIPES[recipe]
+    torch.set_num_threads(threads)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cfg = TrainConfig(seed=seed, **train_changes)
+    if epochs:
+        cfg = replace(cfg, epochs=epochs)
+    names = labels(data)
+    net = net_config(variant, seed=seed, n_classes=len(names), **net_changes)
+    splits = {s: load_data(data, s) for s in ("train", "validation", "test")}
+    if limit:
+        splits["train"] = tuple(a[:limit] for a in splits["train"])
+    teacher_model = None
+    if cfg.distill > 0:
+        if teacher is None:
+            raise ValueError(f"recipe {recipe!r} distils: pass --teacher (the dense checkpoint)")
+        teacher_model, _ = load_checkpoint(teacher, device=device)
+    t0 = time.perf_counter()
+    model, history = train(
+        net,
+        cfg,
+        splits,
+        None,
+        progress=False,
+        device=device,
+        augment=augmenter(data, seed) if cfg.augment else None,
+        teacher=teacher_model,
+    )
+    seconds = time.perf_counter() - t0
+    X_test, y_test = splits["test"]
+    test_float = accuracy(model, X_test, y_test)
+    float_model = model.cpu().eval().to_float_model(labels=names)
+    X = splits["train"][0]  # calibration as `compsparse export`: 1000 clips, seed 0
+    pick = np.sort(np.random.default_rng(0).choice(len(X), size=min(1000, len(X)), replace=False))
+    int8 = evaluate_quant(quantize_model(float_model, X[pick]), X_test, y_test, check=0)
+    return {
+        "recipe": recipe,
+        "seed": seed,
+        "val": history[-1]["val_accuracy"],
+        "best_val": max(h["val_accuracy"] for h in history),
+        "train_acc": history[-1]["train_accuracy"],
+        "test_float": test_float,
+        "test_int8": int8["accuracy"],
+        "seconds": seconds,
+        "device": device,
+        "host": torch.cuda.get_device_name() if device == "cuda" else platform.processor(),
+        "val_curve": [round(h["val_accuracy"], 4) for h in history],
+        "net": net.to_json(),
+        "train": asdict(cfg),
+        "torch": torch.__version__,
+    }
+
+
+def load_runs(path) -> list[dict]:
+    """The rows of a sweep file (JSON lines); an empty list if it does not exist yet."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def summarise(runs: list[dict], key: str = "test_int8") -> list[dict]:
+    """Per recipe, in :data:`RECIPES` order: ``{"recipe", "what", "n", "mean", "min", "max",
+    "seeds"}`` of ``key`` over its runs (recipes without runs are left out)."""
+    rows = []
+    for name, (_, _, _, what) in RECIPES.items():
+        values = [r[key] for r in runs if r["recipe"] == name]
+        if values:
+            seeds = sorted(r["seed"] for r in runs if r["recipe"] == name)
+            rows.append(
+                {
+                    "recipe": name,
+                    "what": what,
+                    "n": len(values),
+                    "mean": float(np.mean(values)),
+                    "min": float(min(values)),
+                    "max": float(max(values)),
+                    "seeds": seeds,
+                }
+            )
+    return rows
+
+
+def _job(args: tuple) -> dict:
+    recipe, seed, kwargs = args
+    return run_one(recipe, seed, **kwargs)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recipes",
+        default=",".join(RECIPES),
+        help=f"comma-separated names from: {', '.join(RECIPES)}",
+    )
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument("--out", type=Path, required=True, help="JSON-lines file (appended)")
+    parser.add_argument("--teacher", type=Path, default=None, help="dense checkpoint to distil")
+    parser.add_argument("--data", default="embedded", help="'embedded' or a GSC folder")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side (processes)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--epochs", type=int, default=None, help="override every recipe's")
+    parser.add_argument("--limit", type=int, default=None, help="first N training clips only")
+
+
+def run(args: argparse.Namespace) -> int:
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    unknown = [r for r in recipes if r not in RECIPES]
+    if unknown:
+        print(f"compsparse sweep: unknown recipe(s) {unknown}; choose from {', '.join(RECIPES)}")
+        return 2
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        print(f"compsparse sweep: --seeds {args.seeds!r}: expected integers such as 0,1,2")
+        return 2
+    if args.teacher is not None and not args.teacher.exists():
+        print(f"compsparse sweep: --teacher {args.teacher}: no such checkpoint")
+        return 2
+    done = {(r["recipe"], r["seed"]) for r in load_runs(args.out)}
+    todo = [(r, s) for s in seeds for r in recipes if (r, s) not in done]
+    print(f"{len(todo)} runs to do, {len(done)} already in {args.out}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    kwargs = {
+        "data": args.data,
+        "teacher": args.teacher,
+        "device": args.device,
+        "epochs": args.epochs,
+        "limit": args.limit,
+        "threads": args.threads,
+    }
+    from tqdm.auto import tqdm
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # inherited by the runs
+    # spawn, not fork: a forked child of a process that already runs torch threads can hang
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context) as pool:
+        futures = {pool.submit(_job, (r, s, kwargs)): (r, s) for r, s in todo}
+        for future in tqdm(as_completed(futures), total=len(futures), desc="sweep"):
+            row = future.result()
+            with args.out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            tqdm.write(
+                f"{row['recipe']} seed {row['seed']}: val {row['val']:.3f}, "
+                f"test float32 {row['test_float']:.3f}, int8 {row['test_int8']:.3f}"
+            )
+    return 0

@@ -1,0 +1,81 @@
+"""The recipe sweep: its CLI, resuming, and the summary the training chapter draws."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compsparse.__main__ import main
+from compsparse.nn.model import NetConfig
+from compsparse.nn.sweep import RECIPES, load_runs, summarise
+from compsparse.nn.train import TrainConfig
+
+
+def test_every_recipe_is_a_valid_configuration():
+    for name, (variant, net_changes, train_changes, what) in RECIPES.items():
+        NetConfig(variant, **net_changes)  # raises on an unknown field
+        cfg = TrainConfig(**train_changes)
+        assert what, name
+        assert (cfg.distill > 0) == (variant == "sparse-sparse"), name
+
+
+def test_summarise_per_recipe_in_table_order():
+    runs = [
+        {"recipe": "base", "seed": 1, "test_int8": 0.90},
+        {"recipe": "dense", "seed": 0, "test_int8": 0.96},
+        {"recipe": "base", "seed": 0, "test_int8": 0.94},
+    ]
+    rows = summarise(runs)
+    assert [r["recipe"] for r in rows] == ["dense", "base"]
+    base = rows[1]
+    assert (base["n"], base["seeds"]) == (2, [0, 1])
+    assert base["mean"] == pytest.approx(0.92)
+    assert (base["min"], base["max"]) == (0.90, 0.94)
+
+
+def test_bad_arguments_name_the_problem(tmp_path, capsys):
+    out = tmp_path / "runs.jsonl"
+    assert main(["sweep", "--recipes", "base,nonsense", "--out", str(out)]) == 2
+    assert "nonsense" in capsys.readouterr().out
+    assert main(["sweep", "--seeds", "zero", "--out", str(out)]) == 2
+    assert "--seeds" in capsys.readouterr().out
+    assert main(["sweep", "--teacher", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert "no such checkpoint" in capsys.readouterr().out
+    assert not out.exists()
+
+
+def test_sweep_runs_in_processes_appends_and_resumes(tmp_path, capsys):
+    out = tmp_path / "runs.jsonl"
+    args = ["sweep", "--recipes", "dense", "--seeds", "0,1", "--out", str(out)]
+    args += ["--epochs", "1", "--limit", "64", "--jobs", "2", "--device", "cpu"]
+    assert main(args) == 0
+    runs = load_runs(out)
+    assert sorted(r["seed"] for r in runs) == [0, 1]
+    for r in runs:
+        assert r["recipe"] == "dense" and r["train"]["epochs"] == 1 and r["device"] == "cpu"
+        assert len(r["val_curve"]) == 1
+        for key in ("val", "test_float", "test_int8"):
+            assert 0.0 <= r[key] <= 1.0
+        json.dumps(r)
+    capsys.readouterr()
+    assert main(args) == 0  # everything is done: nothing runs again
+    assert "0 runs to do, 2 already" in capsys.readouterr().out
+    assert len(load_runs(out)) == 2
+
+
+def test_committed_sweep_rows_match_their_recipes():
+    from dataclasses import asdict
+
+    from compsparse.nn.model import net_config
+    from compsparse.paths import data_dir
+
+    runs = load_runs(data_dir("results", "ablation", "recipe_sweep.jsonl"))
+    assert {r["recipe"] for r in runs} == set(RECIPES)
+    for r in runs:
+        variant, net_changes, train_changes, _ = RECIPES[r["recipe"]]
+        net = net_config(variant, seed=r["seed"], n_classes=12, **net_changes)
+        assert r["net"] == json.loads(json.dumps(net.to_json())), r["recipe"]
+        cfg = TrainConfig(seed=r["seed"], **train_changes)
+        assert r["train"] == json.loads(json.dumps(asdict(cfg))), r["recipe"]
+        assert len(r["val_curve"]) == cfg.epochs
