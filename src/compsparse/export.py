@@ -56,6 +56,7 @@ from .quant import (
 __all__ = [
     "FloatLayer",
     "FloatModel",
+    "calibration_clips",
     "golden_vectors",
     "load_model",
     "quantize_model",
@@ -385,6 +386,13 @@ def golden_vectors(model: QuantModel, features) -> dict[str, np.ndarray]:
     return out
 
 
+def calibration_clips(features: np.ndarray, n: int = 1000) -> np.ndarray:
+    """The ``n`` training clips (fixed seed, in order) that choose the activation scales:
+    ``features[pick]`` of ``(N, h, w)``, all of them when ``N <= n``."""
+    rng = np.random.default_rng(0)
+    return features[np.sort(rng.choice(len(features), size=min(n, len(features)), replace=False))]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="training folder or its checkpoint.npz")
     parser.add_argument("--out", type=Path, required=True, help="folder to write the model into")
@@ -402,9 +410,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_float_model(args.checkpoint)
     x, _ = load_data(args.data, "train")
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(len(x), size=min(args.calibration, len(x)), replace=False))
-    qmodel = quantize_model(model, x[pick], percentile=args.percentile)
+    qmodel = quantize_model(model, calibration_clips(x, args.calibration), args.percentile)
     save_model(qmodel, args.out)
     print(f"wrote {args.out}/model.json and model.npz ({len(qmodel.layers)} layers)")
     if args.golden > 0:

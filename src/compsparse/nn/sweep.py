@@ -77,7 +77,7 @@ def run_one(
     import torch
 
     from ..evaluate import evaluate_quant
-    from ..export import quantize_model
+    from ..export import calibration_clips, quantize_model
     from .checkpoint import load_checkpoint
     from .data import augmenter, labels, load_data
     from .model import net_config
@@ -116,9 +116,8 @@ def run_one(
     X_test, y_test = splits["test"]
     test_float = accuracy(model, X_test, y_test)
     float_model = model.cpu().eval().to_float_model(labels=names)
-    X = splits["train"][0]  # calibration as `compsparse export`: 1000 clips, seed 0
-    pick = np.sort(np.random.default_rng(0).choice(len(X), size=min(1000, len(X)), replace=False))
-    int8 = evaluate_quant(quantize_model(float_model, X[pick]), X_test, y_test, check=0)
+    calibration = calibration_clips(splits["train"][0])  # as `compsparse export` does
+    int8 = evaluate_quant(quantize_model(float_model, calibration), X_test, y_test, check=0)
     return {
         "recipe": recipe,
         "seed": seed,
