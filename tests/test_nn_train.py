@@ -173,3 +173,37 @@ def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         main(args)
     assert seen["cfg"].weight_decay == T.TrainConfig().weight_decay
+
+
+def test_adamw_and_label_smoothing_train_and_keep_masked_weights_zero():
+    data = _data(3)
+    with pytest.raises(ValueError, match="choose one of"):
+        T.TrainConfig(optimizer="adam")
+    plain, h_plain = T.train(NET, T.TrainConfig(epochs=1, batch_size=32), data, progress=False)
+    cfg = T.TrainConfig(epochs=1, batch_size=32, optimizer="adamw", lr=3e-3, weight_decay=0.05)
+    adamw, _ = T.train(NET, cfg, data, progress=False)
+    assert isinstance(T._optimizer(adamw, cfg), torch.optim.AdamW)
+    assert not torch.equal(adamw.linear1.weight, plain.linear1.weight)
+    for layer in adamw.masked_layers():  # zero gradient and decoupled decay keep them zero
+        assert torch.all(layer.weight[~layer.mask] == 0)
+    smooth = T.TrainConfig(epochs=1, batch_size=32, label_smoothing=0.1)
+    _, h_smooth = T.train(NET, smooth, data, progress=False)
+    assert h_smooth[0]["train_loss"] > h_plain[0]["train_loss"]  # smoothed targets cost more
+
+
+def test_resume_reads_checkpoints_written_before_a_setting_existed(tmp_path):
+    import json
+
+    data = _data()
+    cfg = T.TrainConfig(epochs=2, batch_size=32)
+    T.train(NET, T.TrainConfig(epochs=1, batch_size=32), data, tmp_path, progress=False)
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path) as npz:  # rewrite the meta as an older version wrote it
+        arrays = dict(npz)
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["train"] = {k: v for k, v in meta["train"].items() if k != "label_smoothing"}
+    meta["train"]["epochs"] = 2
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    _, history = T.train(NET, cfg, data, tmp_path, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2]

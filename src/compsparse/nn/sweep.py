@@ -25,7 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RECIPES", "load_runs", "run_one", "summarise"]
+__all__ = [
+    "DIAGNOSTIC_RECIPES",
+    "RECIPES",
+    "REFERENCE_RECIPES",
+    "load_runs",
+    "run_one",
+    "summarise",
+]
 
 # The committed sparse-sparse recipe (chapter "Training"): k annealing and distillation.
 _SS = {"k_start": 3.0, "k_anneal": 0.5, "distill": 0.5}
@@ -33,6 +40,7 @@ _SS = {"k_start": 3.0, "k_anneal": 0.5, "distill": 0.5}
 # name -> (variant, NetConfig changes, TrainConfig changes, what it tries)
 RECIPES: dict[str, tuple[str, dict, dict, str]] = {
     "dense": ("dense", {}, {}, "the dense network (the reference)"),
+    "sparse-dense": ("sparse-dense", {}, {}, "sparse weights, dense activations"),
     "base": ("sparse-sparse", {}, _SS, "the committed sparse-sparse recipe"),
     "noboost": ("sparse-sparse", {}, _SS | {"boost": 0.0}, "no k-WTA boosting"),
     "boostoff50": (
@@ -49,7 +57,56 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
     "bs32": ("sparse-sparse", {}, _SS | {"batch_size": 32, "lr": 0.05}, "batch 32, lr 0.05"),
     "ep60": ("sparse-sparse", {}, _SS | {"epochs": 60}, "60 epochs"),
     "noaug": ("sparse-sparse", {}, _SS | {"augment": False}, "no augmentation"),
+    "kdense": (
+        "sparse-sparse",
+        {},
+        _SS | {"k_start": 10.0},
+        "dense activations at first (k x 10), k reached half-way",
+    ),
+    "kdense75": (
+        "sparse-sparse",
+        {},
+        _SS | {"k_start": 10.0, "k_anneal": 0.75},
+        "dense activations at first, k reached at 3/4 of the epochs",
+    ),
+    "adamw": (
+        "sparse-sparse",
+        {},
+        _SS | {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.05},
+        "AdamW, lr 3e-3, decoupled weight decay 0.05",
+    ),
+    "adamw1e3": (
+        "sparse-sparse",
+        {},
+        _SS | {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05},
+        "AdamW, lr 1e-3, decoupled weight decay 0.05",
+    ),
+    "adamw_kdense": (
+        "sparse-sparse",
+        {},
+        _SS | {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.05, "k_start": 10.0},
+        "AdamW (lr 3e-3) and dense activations at first",
+    ),
+    "smooth": ("sparse-sparse", {}, _SS | {"label_smoothing": 0.1}, "label smoothing 0.1"),
+    # Diagnostics, not the paper's activation sparsity: where do the lost points go?
+    "kconv16": (
+        "sparse-sparse",
+        {"k": (16, 16, 150)},
+        _SS,
+        "diagnostic: 16 of 64 conv winners (75% zeros)",
+    ),
+    "klin300": (
+        "sparse-sparse",
+        {"k": (7, 7, 300)},
+        _SS,
+        "diagnostic: 300 linear winners (80% zeros)",
+    ),
 }
+
+# Recipes that are not candidates for the sparse-sparse network: the two other variants, and
+# runs that break the paper's activation sparsity to show where accuracy goes.
+REFERENCE_RECIPES = ("dense", "sparse-dense")
+DIAGNOSTIC_RECIPES = ("kconv16", "klin300")
 
 
 def run_one(

@@ -30,12 +30,18 @@ from .model import VARIANTS, GSCNet, NetConfig, net_config
 
 __all__ = ["TrainConfig", "accuracy", "boost_at", "lr_at", "train"]
 
+OPTIMIZERS = ("sgd", "adamw")
 HELP = "train the speech network (dense, sparse-dense or sparse-sparse) with checkpoints"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings (SGD with Nesterov momentum, one-cycle learning rate)."""
+    """Training settings (one-cycle learning rate; SGD with Nesterov momentum, or AdamW).
+
+    ``optimizer`` is ``"sgd"`` or ``"adamw"`` (``momentum`` is SGD's only; AdamW's weight decay
+    is decoupled, so its ``weight_decay`` is on another scale). ``label_smoothing`` softens
+    the cross-entropy targets.
+    """
 
     epochs: int = 40
     batch_size: int = 64
@@ -52,6 +58,12 @@ class TrainConfig:
     temperature: float = 4.0
     augment: bool = True
     seed: int = 0
+    optimizer: str = "sgd"
+    label_smoothing: float = 0.0
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -105,6 +117,8 @@ def _optimizer(model: GSCNet, cfg: TrainConfig) -> torch.optim.Optimizer:
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
     if rest:
         groups.append({"params": rest, "weight_decay": 0.0})
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
 
 
@@ -149,7 +163,9 @@ def train(
     if out is not None and resume and checkpoint_path(out).is_file():
         loaded, meta = load_checkpoint(out, device=device)
         same = _as_json(meta["config"]) == _as_json(net.to_json())
-        if not same or _as_json(meta["train"]) != _as_json(asdict(cfg)):
+        # settings added since the checkpoint was written count as their defaults
+        saved = asdict(TrainConfig()) | meta["train"]
+        if not same or _as_json(saved) != _as_json(asdict(cfg)):
             raise ValueError(
                 f"{out} holds a checkpoint of another configuration; use a new --out folder, or "
                 f"--no-resume to start over there"
@@ -179,7 +195,7 @@ def train(
             xb = torch.from_numpy(np.ascontiguousarray(Xe[idx])).to(device)
             yb = torch.from_numpy(y[idx]).to(device)
             logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
             if teacher is not None and cfg.distill > 0:
                 loss = (1 - cfg.distill) * loss + cfg.distill * _distill_loss(
                     logits, teacher, xb, cfg.temperature

@@ -117,37 +117,45 @@ def draw_accuracy(results: dict[str, dict[str, float]], paper_range=None, chance
 
 
 def draw_recipe_seeds(runs: list[dict], what: dict[str, str] | None = None, margin: float = 1.0):
-    """int8 test accuracy of every run of a recipe sweep: one row per recipe, one dot per seed,
-    a bar at the mean; the dense recipe's mean float32 accuracy as a line, and the band within
-    ``margin`` points of it (the training issue's target).
+    """int8 test accuracy of every run of a recipe sweep: one row per recipe, one dot per seed
+    (coloured by variant), a bar at the mean; the dense recipe's mean float32 accuracy as a
+    line, and the band within ``margin`` points of it (the training issue's target).
 
     Args:
         runs: rows of ``python -m compsparse sweep`` (``recipe``, ``seed``, ``test_int8``,
-            ``test_float``); the recipe named ``"dense"`` is the reference.
-        what: optional ``{recipe: label}`` for the rows (default: the recipe names).
+            ``test_float``, ``net["variant"]``); the recipe named ``"dense"`` is the reference.
+        what: optional ``{recipe: label}``; its order is the rows' order (default: the recipes
+            in the order they first appear in ``runs``, dense first).
     """
-    names = list(dict.fromkeys(r["recipe"] for r in runs))
     dense = [100 * r["test_float"] for r in runs if r["recipe"] == "dense"]
     if not dense:
         raise ValueError("the sweep has no 'dense' runs to compare with")
+    in_runs = list(dict.fromkeys(r["recipe"] for r in runs))
+    names = [n for n in what or {} if n in in_runs] + [n for n in in_runs if n not in (what or {})]
     names = ["dense"] + [n for n in names if n != "dense"]
-    fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.2))
+    variant = {r["recipe"]: r["net"]["variant"] for r in runs}
+    fig, ax = plt.subplots(figsize=(10, 0.34 * len(names) + 1.2))
     ref = float(np.mean(dense))
     ax.axvspan(ref - margin, ref, color=VARIANT_COLORS["dense"], alpha=0.12, zorder=0)
     ax.axvline(ref, color=VARIANT_COLORS["dense"], linewidth=1)
-    ax.text(ref, -0.9, "dense float32 (mean)", ha="right", fontsize=8, color="#333333")
+    ax.text(
+        ref - margin,
+        -0.9,
+        f"dense float32, mean (line), and {margin:g} point below it ",
+        ha="right",
+        fontsize=8,
+        color="#333333",
+    )
     for y, name in enumerate(names):
         acc = [100 * r["test_int8"] for r in runs if r["recipe"] == name]
-        color = VARIANT_COLORS["dense" if name == "dense" else "sparse-sparse"]
-        ax.scatter(acc, [y] * len(acc), color=color, s=22, zorder=3)
+        ax.scatter(acc, [y] * len(acc), color=VARIANT_COLORS[variant[name]], s=22, zorder=3)
         ax.plot([np.mean(acc)] * 2, [y - 0.3, y + 0.3], color="black", linewidth=1.5)
         ax.text(max(acc) + 0.15, y, f"n={len(acc)}", va="center", fontsize=7, color="#666666")
     labels = [(what or {}).get(n, n) for n in names]
     ax.set_yticks(range(len(names)), labels, fontsize=8)
     ax.set_ylim(len(names) - 0.5, -1.3)
-    ax.margins(x=0.08)
+    ax.margins(x=0.12)
     ax.set_xlabel("int8 test accuracy (%): one dot per seed, bar at the mean")
-    ax.text(ref - margin, len(names) - 0.6, f"within {margin:g} point ", ha="right", fontsize=7)
     fig.tight_layout()
     return fig
 
