@@ -87,6 +87,12 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
         _SS | {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.05, "k_start": 10.0},
         "AdamW (lr 3e-3) and dense activations at first",
     ),
+    "conv2n2": (
+        "sparse-sparse",
+        {"n_per_group": (2, 2, 50, 1)},
+        _SS,
+        "weights moved from linear1 to conv2: conv2 2, linear1 50 per group (118,000)",
+    ),
     "smooth": ("sparse-sparse", {}, _SS | {"label_smoothing": 0.1}, "label smoothing 0.1"),
     # Diagnostics, not the paper's activation sparsity: where do the lost points go?
     "kconv16": (
@@ -101,12 +107,24 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
         _SS,
         "diagnostic: 300 linear winners (80% zeros)",
     ),
+    "sd_conv2dense": (
+        "sparse-dense",
+        {"n_per_group": (2, 1, 25, 1)},
+        {},
+        "diagnostic: sparse-dense with conv2 dense",
+    ),
+    "sd_lin1dense": (
+        "sparse-dense",
+        {"n_per_group": (2, 8, 1, 1)},
+        {},
+        "diagnostic: sparse-dense with linear1 dense",
+    ),
 }
 
 # Recipes that are not candidates for the sparse-sparse network: the two other variants, and
 # runs that break the paper's activation sparsity to show where accuracy goes.
 REFERENCE_RECIPES = ("dense", "sparse-dense")
-DIAGNOSTIC_RECIPES = ("kconv16", "klin300")
+DIAGNOSTIC_RECIPES = ("kconv16", "klin300", "sd_conv2dense", "sd_lin1dense")
 
 
 def run_one(

@@ -134,7 +134,7 @@ def draw_recipe_seeds(runs: list[dict], what: dict[str, str] | None = None, marg
     names = [n for n in what or {} if n in in_runs] + [n for n in in_runs if n not in (what or {})]
     names = ["dense"] + [n for n in names if n != "dense"]
     variant = {r["recipe"]: r["net"]["variant"] for r in runs}
-    fig, ax = plt.subplots(figsize=(10, 0.34 * len(names) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.34 * len(names) + 1.2))
     ref = float(np.mean(dense))
     ax.axvspan(ref - margin, ref, color=VARIANT_COLORS["dense"], alpha=0.12, zorder=0)
     ax.axvline(ref, color=VARIANT_COLORS["dense"], linewidth=1)
