@@ -93,6 +93,18 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
         _SS,
         "weights moved from linear1 to conv2: conv2 2, linear1 50 per group (118,000)",
     ),
+    "conv2n2_lin40": (
+        "sparse-sparse",
+        {"n_per_group": (2, 2, 40, 1)},
+        _SS,
+        "conv2 2, linear1 40 per group (130,000 weights)",
+    ),
+    "conv2n2_conv1dense": (
+        "sparse-sparse",
+        {"n_per_group": (1, 2, 50, 1)},
+        _SS,
+        "conv1 dense, conv2 2, linear1 50 per group (118,800 weights)",
+    ),
     "smooth": ("sparse-sparse", {}, _SS | {"label_smoothing": 0.1}, "label smoothing 0.1"),
     # Diagnostics, not the paper's activation sparsity: where do the lost points go?
     "kconv16": (
