@@ -8,7 +8,13 @@ import pytest
 
 from compsparse.__main__ import main
 from compsparse.nn.model import NetConfig
-from compsparse.nn.sweep import RECIPES, load_runs, summarise
+from compsparse.nn.sweep import (
+    DIAGNOSTIC_RECIPES,
+    RECIPES,
+    REFERENCE_RECIPES,
+    load_runs,
+    summarise,
+)
 from compsparse.nn.train import TrainConfig
 
 
@@ -18,6 +24,9 @@ def test_every_recipe_is_a_valid_configuration():
         cfg = TrainConfig(**train_changes)
         assert what, name
         assert (cfg.distill > 0) == (variant == "sparse-sparse"), name
+    # the chapter leaves these out of "the best recipe": they must name real recipes
+    assert set(REFERENCE_RECIPES + DIAGNOSTIC_RECIPES) <= set(RECIPES)
+    assert all(RECIPES[name][3].startswith("diagnostic:") for name in DIAGNOSTIC_RECIPES)
 
 
 def test_summarise_per_recipe_in_table_order():
