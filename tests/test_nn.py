@@ -101,7 +101,7 @@ def test_local_kwinners_duty_cycle_per_channel_and_boosting():
 def test_full_network_matches_the_paper_budget():
     for variant in VARIANTS:
         net = GSCNet(net_config(variant))
-        owned = sum(int(m.mask.sum()) for m in net.masked_layers())
+        owned = net.nonzero_weights()
         positions = sum(m.mask.numel() for m in net.masked_layers())
         assert positions == 1600 + 102400 + 2400000 + 18000
         if variant == "dense":
@@ -115,6 +115,8 @@ def test_full_network_matches_the_paper_budget():
         assert logits.shape == (2, 12)
     net = GSCNet(net_config("sparse-sparse"))
     assert [(m.n, m.k) for m in net.kwinners()] == [(64, 7), (64, 7), (1500, 150)]
+    split = GSCNet(net_config("sparse-sparse", n_per_group=(2, 4, 30, 1)))
+    assert split.nonzero_weights() == 800 + 102400 // 4 + 2400000 // 30 + 18000 == 124400
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

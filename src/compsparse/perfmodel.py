@@ -759,20 +759,22 @@ def instances_per_chip(res: Resources, chip: Chip) -> tuple[int, str]:
 
 
 @cache
-def speech_layers(variant: str) -> tuple[dict, ...]:
+def speech_layers(variant: str, n_per_group: tuple[int, ...] | None = None) -> tuple[dict, ...]:
     """Layer constants of the paper's speech network for a variant (shapes only, no training).
 
     A seeded random model of the speech network's shape, with the book's sparsity
-    (:data:`compsparse.hls_models.PAPER_N_PER_GROUP`, ``PAPER_K``), through
+    (:data:`compsparse.hls_models.PAPER_N_PER_GROUP`, ``PAPER_K``) or another packing
+    ``n_per_group`` (kernels per packed kernel of conv1, conv2, linear1, output), through
     :func:`compsparse.hls_params.hls_params`; the constants do not depend on the weights.
     """
     import numpy as np
 
-    from .hls_models import random_model
+    from .hls_models import PAPER_N_PER_GROUP, random_model
     from .hls_params import hls_params
 
     calibration = np.linspace(-80.0, 0.0, 2 * 32 * 32, dtype=np.float32).reshape(2, 32, 32)
-    model = random_model(variant, seed=0, calibration=calibration)
+    packing = tuple(n_per_group) if n_per_group is not None else PAPER_N_PER_GROUP
+    model = random_model(variant, seed=0, calibration=calibration, n_per_group=packing)
     return tuple(hls_params(model, variant).layers)
 
 

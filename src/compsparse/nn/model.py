@@ -123,6 +123,10 @@ class GSCNet(nn.Module):
         """conv1, conv2, linear1, output."""
         return [self.conv1, self.conv2, self.linear1, self.output]
 
+    def nonzero_weights(self) -> int:
+        """Weights the masks keep, over all four layers (biases not counted)."""
+        return sum(int(layer.mask.sum()) for layer in self.masked_layers())
+
     def set_boost(self, strength: float) -> None:
         """Set the boost strength of every k-WTA module."""
         for m in self.kwinners():
