@@ -162,7 +162,7 @@ def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
     seen = {}
 
     def fake_train(net, cfg, *args, **kwargs):
-        seen["cfg"] = cfg
+        seen["cfg"], seen["net"] = cfg, net
         raise KeyboardInterrupt  # stop before any training
 
     monkeypatch.setattr(T, "train", fake_train)
@@ -173,6 +173,25 @@ def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         main(args)
     assert seen["cfg"].weight_decay == T.TrainConfig().weight_decay
+    sparse = ["train", "--variant", "sparse-sparse", "--out", str(tmp_path), "--limit", "8"]
+    with pytest.raises(KeyboardInterrupt):
+        main([*sparse, "--kernels-per-group", "2,3,35,1"])
+    assert seen["net"].n_per_group == (2, 3, 35, 1)
+
+
+@pytest.mark.parametrize(
+    ("variant", "packing", "says"),
+    [
+        ("sparse-sparse", "2,3,35", "four positive integers"),
+        ("sparse-dense", "2,0,35,1", "four positive integers"),
+        ("sparse-sparse", "two", "four positive integers"),
+        ("dense", "2,8,25,1", "no sparse weights"),
+    ],
+)
+def test_bad_kernels_per_group_is_a_clear_error(tmp_path, capsys, variant, packing, says):
+    args = ["train", "--variant", variant, "--out", str(tmp_path), "--kernels-per-group", packing]
+    assert main(args) == 2
+    assert says in capsys.readouterr().out
 
 
 def test_adamw_and_label_smoothing_train_and_keep_masked_weights_zero():

@@ -279,6 +279,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.k_anneal,
         help="fraction of the epochs over which the training k falls to k",
     )
+    parser.add_argument(
+        "--kernels-per-group",
+        default=None,
+        help="kernels per packed kernel of conv1, conv2, linear1, output, e.g. 2,3,35,1 "
+        "(weight sparsity 1 - 1/n; default: the variant's, 2,8,25,1 when sparse)",
+    )
     parser.add_argument("--no-augment", action="store_true", help="train on the clips as they are")
     parser.add_argument(
         "--no-resume", action="store_true", help="start over even if --out has a checkpoint"
@@ -291,9 +297,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _kernels_per_group(text: str | None, variant: str) -> dict:
+    """``{"n_per_group": (n1, n2, n3, n4)}`` from ``"n1,n2,n3,n4"``, or ``{}`` for no text."""
+    if text is None:
+        return {}
+    if variant == "dense":
+        raise ValueError(
+            "the dense variant has no sparse weights; use sparse-dense or sparse-sparse"
+        )
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or min(values) < 1:
+        raise ValueError(
+            f"{text!r}: expected four positive integers (conv1, conv2, linear1, output), "
+            f"such as 2,8,25,1"
+        )
+    return {"n_per_group": values}
+
+
 def run(args: argparse.Namespace) -> int:
     from .data import DataError, augmenter, labels, load_data
 
+    try:
+        packing = _kernels_per_group(args.kernels_per_group, args.variant)
+    except ValueError as err:
+        print(f"compsparse train: --kernels-per-group: {err}")
+        return 2
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(
         epochs=args.epochs,
@@ -322,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.limit:
         data["train"] = tuple(a[: args.limit] for a in data["train"])
-    net = net_config(args.variant, seed=args.seed, n_classes=len(names))
+    net = net_config(args.variant, seed=args.seed, n_classes=len(names), **packing)
     from ..benchtools import machine_info
 
     info = {
