@@ -73,13 +73,15 @@ def test_sweep_runs_in_processes_appends_and_resumes(tmp_path, capsys):
     assert len(load_runs(out)) == 2
 
 
-def test_committed_sweep_rows_match_their_recipes():
+@pytest.mark.parametrize("name", ["recipe_sweep.jsonl", "split_sweep_cpu.jsonl"])
+def test_committed_sweep_rows_match_their_recipes(name):
     from dataclasses import asdict
 
     from compsparse.nn.model import net_config
     from compsparse.paths import data_dir
 
-    runs = load_runs(data_dir("results", "ablation", "recipe_sweep.jsonl"))
+    runs = load_runs(data_dir("results", "ablation", name))
+    assert runs, f"{name} has no rows"
     assert {r["recipe"] for r in runs} <= set(RECIPES)  # a recipe may wait for its runs
     for r in runs:
         variant, net_changes, train_changes, _ = RECIPES[r["recipe"]]

@@ -87,6 +87,26 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
         _SS | {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.05, "k_start": 10.0},
         "AdamW (lr 3e-3) and dense activations at first",
     ),
+    # Other splits of the same weight budget: more of it in conv2, less in linear1 (their runs:
+    # data/results/ablation/split_sweep_cpu.jsonl, on a CPU; chapter "Training").
+    "conv2n4_lin30": (
+        "sparse-sparse",
+        {"n_per_group": (2, 4, 30, 1)},
+        _SS,
+        "conv2 4, linear1 30 per group (124,400 weights)",
+    ),
+    "conv2n3_lin35": (
+        "sparse-sparse",
+        {"n_per_group": (2, 3, 35, 1)},
+        _SS,
+        "conv2 3, linear1 35 per group (121,509 weights)",
+    ),
+    "conv2n3_noboost": (
+        "sparse-sparse",
+        {"n_per_group": (2, 3, 35, 1)},
+        _SS | {"boost": 0.0},
+        "conv2 3, linear1 35 per group, no k-WTA boosting",
+    ),
     "conv2n2": (
         "sparse-sparse",
         {"n_per_group": (2, 2, 50, 1)},
