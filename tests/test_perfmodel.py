@@ -254,14 +254,3 @@ def test_mac_iterations_agree_with_the_hls_chapter_count(variant):
     rows = loop_iterations(params)
     assert [s.trips * s.calls for s in macs] == [r["iterations"] for r in rows]
     assert [s.ii for s in macs] == [r["ii"] for r in rows]
-
-
-def test_a_denser_conv2_costs_multipliers_and_leaves_the_small_board():
-    split = (2, 2, 50, 1)  # conv2 at 2 kernels per packed kernel instead of 8
-    layers = pm.speech_layers("sparse-sparse", split)
-    assert [c["NPG"] for c in layers] == list(split)
-    book = pm.predict("sparse-sparse", "ZU3EG")
-    denser = pm.predict("sparse-sparse", "ZU3EG", layers=layers)
-    assert denser.resources.dsp > book.resources.dsp
-    assert book.instances == 1
-    assert denser.instances == 0 and denser.binding == "DSP"

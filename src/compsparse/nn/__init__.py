@@ -8,6 +8,8 @@ attributes below load lazily, so ``compsparse.nn.data`` works with numpy alone.
 - :mod:`~compsparse.nn.train`: the training loop and ``python -m compsparse train``.
 - :mod:`~compsparse.nn.checkpoint`: pickle-free checkpoints.
 - :mod:`~compsparse.nn.data`: the speech data, with clear errors.
+- :mod:`~compsparse.nn.sweep`: ``python -m compsparse sweep``, recipes x seeds side by side.
+- :mod:`~compsparse.nn.splits`: what a split of the weight budget costs, beside its accuracy.
 
 Book: chapter "Training" (book/08_training.ipynb).
 """
