@@ -13,7 +13,7 @@ def test_the_committed_split_fits_the_small_board_and_conv2_at_two_does_not():
     book = split_costs(net_config("sparse-sparse"))
     assert book["n_per_group"] == (2, 8, 25, 1) and book["weights"] == 127_600
     assert book["conv2_macs"] == 10 * 10 * (64 // 8) * 7 * 25  # pixels, packed kernels, k, 5x5
-    assert book["fits_zu3eg"] and book["u250_designs"] >= 1
+    assert book["fits_zu3eg"]
     assert [c["NPG"] for c in pm.speech_layers("sparse-sparse", (2, 2, 50, 1))] == [2, 2, 50, 1]
     denser = split_costs(net_config("sparse-sparse", n_per_group=(2, 2, 50, 1)))
     assert denser["weights"] == 118_000 and denser["conv2_macs"] == 4 * book["conv2_macs"]

@@ -4,7 +4,7 @@ The paper gives its sparse network's total of non-zero weights, not how the laye
 :func:`split_costs` says what one split costs: the weights its masks keep, conv2's ideal
 multiply-adds per clip in the sparse-sparse network (:func:`compsparse.costmodel.conv2d_macs`)
 and, from the performance model (:mod:`compsparse.perfmodel`), the DSP blocks of one
-sparse-sparse design, whether it fits the Ultra96-V2's ZU3EG, and how many designs fit a U250.
+sparse-sparse design and whether it fits the Ultra96-V2's ZU3EG.
 :func:`compare_splits` puts that beside the accuracy of ``python -m compsparse sweep`` runs,
 each seed compared with the reference recipe's run of the same seed.
 
@@ -27,13 +27,13 @@ def split_costs(net: NetConfig) -> dict:
     """The cost of ``net``'s split (its ``n_per_group``; ``k`` from ``net``).
 
     Returns:
-        ``{"n_per_group", "weights", "conv2_macs", "dsp", "fits_zu3eg", "u250_designs"}``:
+        ``{"n_per_group", "weights", "conv2_macs", "dsp", "fits_zu3eg"}``:
         ``weights`` the non-zero weights of all four layers, ``conv2_macs`` conv2's
         sparse-sparse multiply-adds per clip, the rest the performance model's numbers for one
         sparse-sparse design with this packing.
     """
     layers = pm.speech_layers("sparse-sparse", tuple(net.n_per_group))
-    small, large = (pm.predict("sparse-sparse", chip, layers=layers) for chip in ("ZU3EG", "U250"))
+    small = pm.predict("sparse-sparse", "ZU3EG", layers=layers)
     conv2_hw = (net.in_hw - net.kernel + 1) // net.pool - net.kernel + 1
     k_in = net.k[0] if net.k is not None else None
     conv2 = conv2d_macs(*net.channels, net.kernel, (conv2_hw, conv2_hw), net.n_per_group[1], k_in)
@@ -43,7 +43,6 @@ def split_costs(net: NetConfig) -> dict:
         "conv2_macs": conv2.sparse_sparse,
         "dsp": small.resources.dsp,
         "fits_zu3eg": small.instances > 0,
-        "u250_designs": large.instances,
     }
 
 
