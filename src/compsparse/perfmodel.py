@@ -773,7 +773,7 @@ def speech_layers(variant: str, n_per_group: tuple[int, ...] | None = None) -> t
     from .hls_params import hls_params
 
     calibration = np.linspace(-80.0, 0.0, 2 * 32 * 32, dtype=np.float32).reshape(2, 32, 32)
-    packing = tuple(n_per_group) if n_per_group is not None else PAPER_N_PER_GROUP
+    packing = n_per_group or PAPER_N_PER_GROUP
     model = random_model(variant, seed=0, calibration=calibration, n_per_group=packing)
     return tuple(hls_params(model, variant).layers)
 

@@ -24,7 +24,10 @@ __all__ = ["compare_splits", "split_costs"]
 
 
 def split_costs(net: NetConfig) -> dict:
-    """The cost of ``net``'s split (its ``n_per_group``; ``k`` from ``net``).
+    """The cost of ``net``'s split of the weights, its ``n_per_group``.
+
+    conv2's MACs count ``net.k`` winners per input pixel; the performance model's design has the
+    book's k (:data:`compsparse.hls_models.PAPER_K`), which every split in the sweep keeps.
 
     Returns:
         ``{"n_per_group", "weights", "conv2_macs", "dsp", "fits_zu3eg"}``:
