@@ -21,8 +21,9 @@ from compsparse.export import (
 VARIANTS = ["dense", "sparse-dense", "sparse-sparse"]
 
 
-def random_float_model(variant: str, seed: int = 0) -> FloatModel:
-    """A float twin of quant_models.ARCH with random weights (no torch)."""
+def random_float_model(variant: str, seed: int = 0, npg=(2, 4, 5, 1)) -> FloatModel:
+    """A float twin of quant_models.ARCH with random weights (no torch); ``npg`` the packing of
+    the sparse variants."""
     rng = np.random.default_rng(seed)
     arch = [
         ("conv2d", 6, 5, 2),
@@ -30,7 +31,7 @@ def random_float_model(variant: str, seed: int = 0) -> FloatModel:
         ("linear", 10, None, 1),
         ("linear", 4, None, 1),
     ]
-    npg = (1, 1, 1, 1) if variant == "dense" else (2, 4, 5, 1)
+    npg = (1, 1, 1, 1) if variant == "dense" else npg
     ks = (2, 3, 4) if variant == "sparse-sparse" else None
     in_shape, layers = (1, 12, 12), []
     for i, (kind, n_out, kernel, pool) in enumerate(arch):
@@ -182,3 +183,15 @@ def test_golden_vectors_hold_every_intermediate():
             assert (
                 np.count_nonzero(active[n][np.setdiff1d(np.arange(active.shape[1]), idx[n])]) == 0
             )
+
+
+def test_int8_and_float32_count_the_weights_of_partial_groups_alike():
+    from compsparse.evaluate import evaluate_float, evaluate_quant
+
+    fm = random_float_model("sparse-sparse", npg=(4, 3, 3, 3))  # 6, 8, 10, 4 kernels: partial
+    X, y = _features(4), np.zeros(4, np.int64)
+    as_float = evaluate_float(fm, X, y)["layers"]
+    as_int8 = evaluate_quant(quantize_model(fm, X), X, y)["layers"]
+    masks = [int(layer.mask.sum()) for layer in fm.layers]
+    assert [row["weights_in_masks"] for row in as_float] == masks
+    assert [row["weights_in_masks"] for row in as_int8] == masks

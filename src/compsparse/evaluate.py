@@ -25,14 +25,14 @@ import numpy as np
 HELP = "accuracy and measured weight/activation sparsity of a model or checkpoint (JSON)"
 
 
-def _owned(values_shape, kernel_ids, n_per_group: int, n_kernels: int) -> int:
-    """Weight positions owned by a kernel (every position of a full group)."""
-    n_groups, size = values_shape[0], int(np.prod(values_shape[1:]))
+def _owned(kernel_size: int, n_per_group: int, n_kernels: int) -> int:
+    """Weight positions owned by a kernel: every position of a full group and, in a partial
+    last group, its kernels' shares, which :func:`compsparse.complementary_masks` makes the
+    first shares of a full group. (The packed kernel ids cannot tell: unused positions have
+    id 0 too.)"""
     full = n_kernels // n_per_group
-    owned = full * size
-    if n_groups > full:  # a partial last group owns the positions of its kernels
-        owned += int(np.count_nonzero(kernel_ids[full:] < n_kernels - full * n_per_group))
-    return owned
+    shares = [len(s) for s in np.array_split(np.arange(kernel_size), n_per_group)]
+    return full * kernel_size + sum(shares[: n_kernels - full * n_per_group])
 
 
 def evaluate_quant(model, X: np.ndarray, y: np.ndarray, check: int = 3) -> dict:
@@ -49,7 +49,7 @@ def evaluate_quant(model, X: np.ndarray, y: np.ndarray, check: int = 3) -> dict:
     for layer in model.layers:
         p = layer.weights
         positions = int(np.prod(p.kernel_shape)) * p.n_kernels
-        owned = _owned(p.values.shape, p.kernel_ids, p.n_per_group, p.n_kernels)
+        owned = _owned(int(np.prod(p.kernel_shape)), p.n_per_group, p.n_kernels)
         layers.append(
             _layer_row(layer.name, p.n_per_group, positions, owned, int(np.count_nonzero(p.values)))
             | {"k": layer.k, "acc_bits": layer.acc_bits}
