@@ -48,8 +48,8 @@ def evaluate_quant(model, X: np.ndarray, y: np.ndarray, check: int = 3) -> dict:
     layers = []
     for layer in model.layers:
         p = layer.weights
-        positions = int(np.prod(p.kernel_shape)) * p.n_kernels
-        owned = _owned(int(np.prod(p.kernel_shape)), p.n_per_group, p.n_kernels)
+        size = int(np.prod(p.kernel_shape))
+        positions, owned = size * p.n_kernels, _owned(size, p.n_per_group, p.n_kernels)
         layers.append(
             _layer_row(layer.name, p.n_per_group, positions, owned, int(np.count_nonzero(p.values)))
             | {"k": layer.k, "acc_bits": layer.acc_bits}
