@@ -12,6 +12,7 @@ from compsparse.nn.sweep import (
     DIAGNOSTIC_RECIPES,
     RECIPES,
     REFERENCE_RECIPES,
+    SPLIT_RECIPES,
     load_runs,
     summarise,
 )
@@ -27,6 +28,9 @@ def test_every_recipe_is_a_valid_configuration():
     # the chapter leaves these out of "the best recipe": they must name real recipes
     assert set(REFERENCE_RECIPES + DIAGNOSTIC_RECIPES) <= set(RECIPES)
     assert all(RECIPES[name][3].startswith("diagnostic:") for name in DIAGNOSTIC_RECIPES)
+    assert {"conv2n2", "conv2n3_lin35", "conv2n2_k180_smooth"} <= set(SPLIT_RECIPES)
+    assert not set(SPLIT_RECIPES) & {"base", "noboost", "sd_conv2dense"}
+    assert all(RECIPES[name][0] == "sparse-sparse" for name in SPLIT_RECIPES)
 
 
 def test_summarise_per_recipe_in_table_order():
