@@ -177,6 +177,9 @@ def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         main([*sparse, "--kernels-per-group", "2,3,35,1"])
     assert seen["net"].n_per_group == (2, 3, 35, 1)
+    with pytest.raises(KeyboardInterrupt):
+        main([*sparse, "--label-smoothing", "0.1"])
+    assert seen["cfg"].label_smoothing == 0.1
 
 
 @pytest.mark.parametrize(
@@ -192,6 +195,14 @@ def test_bad_kernels_per_group_is_a_clear_error(tmp_path, capsys, variant, packi
     args = ["train", "--variant", variant, "--out", str(tmp_path), "--kernels-per-group", packing]
     assert main(args) == 2
     assert says in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["1.0", "-0.1"])
+def test_label_smoothing_out_of_range_is_a_clear_error(tmp_path, capsys, value):
+    args = ["train", "--variant", "dense", "--out", str(tmp_path), "--label-smoothing", value]
+    assert main(args) == 2
+    assert "expected 0 <= value < 1" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())  # nothing written, no data read
 
 
 def test_adamw_and_label_smoothing_train_and_keep_masked_weights_zero():

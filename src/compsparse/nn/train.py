@@ -64,6 +64,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label smoothing {self.label_smoothing}: expected 0 <= value < 1")
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -280,6 +282,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of the epochs over which the training k falls to k",
     )
     parser.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=d.label_smoothing,
+        help="soften the cross-entropy targets by this much (0 <= value < 1)",
+    )
+    parser.add_argument(
         "--kernels-per-group",
         default=None,
         help="kernels per packed kernel of conv1, conv2, linear1, output, e.g. 2,3,35,1 "
@@ -325,18 +333,23 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"compsparse train: --kernels-per-group: {err}")
         return 2
+    try:
+        cfg = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            seed=args.seed,
+            augment=not args.no_augment,
+            distill=args.distill if args.teacher else 0.0,
+            k_start=args.k_start,
+            k_anneal=args.k_anneal,
+            label_smoothing=args.label_smoothing,
+        )
+    except ValueError as err:
+        print(f"compsparse train: {err}")
+        return 2
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        seed=args.seed,
-        augment=not args.no_augment,
-        distill=args.distill if args.teacher else 0.0,
-        k_start=args.k_start,
-        k_anneal=args.k_anneal,
-    )
     teacher = None
     if args.teacher is not None:
         try:
