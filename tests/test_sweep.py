@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +103,45 @@ def test_committed_sweep_rows_match_their_recipes(name):
             json.dumps(asdict(cfg))
         ), r["recipe"]
         assert len(r["val_curve"]) == cfg.epochs
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads children from /proc")
+def test_terminating_the_sweep_stops_its_runs(tmp_path):
+    out = tmp_path / "runs.jsonl"
+    args = ["--recipes", "dense", "--seeds", "0,1", "--jobs", "2", "--device", "cpu"]
+    args += ["--epochs", "50", "--limit", "64", "--out", str(out)]
+    sweep = subprocess.Popen([sys.executable, "-m", "compsparse", "sweep", *args])
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(sweep.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        runs = _children(sweep.pid)
+        assert len(runs) >= 2, "the sweep started no runs"
+        sweep.send_signal(signal.SIGTERM)
+        code = sweep.wait(timeout=60)
+    finally:
+        sweep.kill()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in runs) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in runs if _alive(pid)]
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "runs kept training after the sweep ended"
+    assert code == 128 + signal.SIGTERM
+    assert not out.exists()  # no run finished
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has stopped; only its exit code is left

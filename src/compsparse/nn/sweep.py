@@ -18,8 +18,8 @@ import json
 import multiprocessing
 import os
 import platform
+import signal
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -354,14 +354,23 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # inherited by the runs
     # spawn, not fork: a forked child of a process that already runs torch threads can hang
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context) as pool:
-        futures = {pool.submit(_job, (r, s, kwargs)): (r, s) for r, s in todo}
-        for future in tqdm(as_completed(futures), total=len(futures), desc="sweep"):
-            row = future.result()
-            with args.out.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-            tqdm.write(
-                f"{row['recipe']} seed {row['seed']}: val {row['val']:.3f}, "
-                f"test float32 {row['test_float']:.3f}, int8 {row['test_int8']:.3f}"
-            )
+    # A Pool's exit terminates its workers, also on an exception; turning SIGTERM into one
+    # (as Ctrl-C already is) stops the runs with the sweep instead of leaving them to train on.
+    on_term = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with context.Pool(processes=max(1, args.jobs)) as pool:
+            jobs = [(r, s, kwargs) for r, s in todo]
+            for row in tqdm(pool.imap_unordered(_job, jobs), total=len(jobs), desc="sweep"):
+                with args.out.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                tqdm.write(
+                    f"{row['recipe']} seed {row['seed']}: val {row['val']:.3f}, "
+                    f"test float32 {row['test_float']:.3f}, int8 {row['test_int8']:.3f}"
+                )
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
     return 0
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
