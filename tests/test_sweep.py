@@ -61,6 +61,11 @@ def test_bad_arguments_name_the_problem(tmp_path, capsys):
     assert "--seeds" in capsys.readouterr().out
     assert main(["sweep", "--teacher", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "no such checkpoint" in capsys.readouterr().out
+    assert main(["sweep", "--recipes", "dense,base", "--out", str(out)]) == 2
+    assert "['base'] distil from the dense network: pass --teacher" in capsys.readouterr().out
+    no_folder = str(tmp_path / "gsc")
+    assert main(["sweep", "--recipes", "dense", "--data", no_folder, "--out", str(out)]) == 2
+    assert "no such folder" in capsys.readouterr().out
     assert not out.exists()
 
 
@@ -81,6 +86,20 @@ def test_sweep_runs_in_processes_appends_and_resumes(tmp_path, capsys):
     assert main(args) == 0  # everything is done: nothing runs again
     assert "0 runs to do, 2 already" in capsys.readouterr().out
     assert len(load_runs(out)) == 2
+
+
+def test_a_failed_run_is_reported_and_the_others_keep_their_rows(tmp_path, capsys):
+    out, not_a_checkpoint = tmp_path / "runs.jsonl", tmp_path / "empty"
+    not_a_checkpoint.mkdir()
+    args = ["sweep", "--recipes", "dense,base", "--seeds", "0", "--out", str(out)]
+    args += ["--teacher", str(not_a_checkpoint), "--epochs", "1", "--limit", "64"]
+    args += ["--jobs", "2", "--device", "cpu"]
+    assert main(args) == 1
+    said = capsys.readouterr().out
+    assert "1 of 2 runs failed (base seed 0)" in said and "Traceback" in said
+    assert [r["recipe"] for r in load_runs(out)] == ["dense"]
+    assert main(args) == 1  # the same command retries only the failed run
+    assert "1 runs to do, 1 already" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["recipe_sweep.jsonl", "split_sweep_cpu.jsonl"])

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataError", "augmenter", "labels", "load_data"]
+__all__ = ["DataError", "augmenter", "check_source", "labels", "load_data"]
 
 
 class DataError(ValueError):
     """The training data cannot be found or read."""
 
 
-def _check_source(source: str) -> None:
+def check_source(source: str) -> None:
+    """Raise :class:`DataError` that says what to pass if ``source`` cannot be a data source."""
     if source == "embedded":
         return
     path = Path(source)
@@ -36,7 +37,7 @@ def _check_source(source: str) -> None:
 
 def load_data(source: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` of ``split`` ("train", "validation" or "test") from ``source``."""
-    _check_source(str(source))
+    check_source(str(source))
     from .. import speech
 
     try:

@@ -5,7 +5,8 @@ its :class:`~.model.NetConfig` and to the :class:`~.train.TrainConfig` defaults)
 then measures validation accuracy, float32 test accuracy and int8 test accuracy (exported with
 the same quantisation as ``python -m compsparse export`` and run through the integer pipeline).
 Runs go to separate processes (``--jobs``); each finished run appends its line to ``--out``
-straight away, and runs already in the file are skipped, so an interrupted sweep resumes.
+straight away, and runs already in the file are skipped, so an interrupted sweep resumes. A run
+that fails is reported with its error and leaves no line, so the same command runs it again.
 
 It answers the question a single run cannot: whether a recipe's lead is larger than the spread
 between seeds. Book: chapter "Training" (book/08_training.ipynb).
@@ -20,6 +21,7 @@ import os
 import platform
 import signal
 import time
+import traceback
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -303,7 +305,10 @@ def summarise(runs: list[dict], key: str = "test_int8") -> list[dict]:
 
 def _job(args: tuple) -> dict:
     recipe, seed, kwargs = args
-    return run_one(recipe, seed, **kwargs)
+    try:
+        return run_one(recipe, seed, **kwargs)
+    except Exception:  # one failed run must not cost the other runs their rows
+        return {"recipe": recipe, "seed": seed, "error": traceback.format_exc()}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -337,6 +342,20 @@ def run(args: argparse.Namespace) -> int:
     if args.teacher is not None and not args.teacher.exists():
         print(f"compsparse sweep: --teacher {args.teacher}: no such checkpoint")
         return 2
+    distil = [r for r in recipes if RECIPES[r][2].get("distill", 0) > 0]
+    if distil and args.teacher is None:
+        print(
+            f"compsparse sweep: recipe(s) {distil} distil from the dense network: pass --teacher "
+            f"(train it with: python -m compsparse train --variant dense --out runs/dense)"
+        )
+        return 2
+    from .data import DataError, check_source
+
+    try:
+        check_source(args.data)
+    except DataError as err:
+        print(f"compsparse sweep: {err}")
+        return 2
     done = {(r["recipe"], r["seed"]) for r in load_runs(args.out)}
     todo = [(r, s) for s in seeds for r in recipes if (r, s) not in done]
     print(f"{len(todo)} runs to do, {len(done)} already in {args.out}", flush=True)
@@ -357,10 +376,15 @@ def run(args: argparse.Namespace) -> int:
     # A Pool's exit terminates its workers, also on an exception; turning SIGTERM into one
     # (as Ctrl-C already is) stops the runs with the sweep instead of leaving them to train on.
     on_term = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    failed = []
     try:
         with context.Pool(processes=max(1, args.jobs)) as pool:
             jobs = [(r, s, kwargs) for r, s in todo]
             for row in tqdm(pool.imap_unordered(_job, jobs), total=len(jobs), desc="sweep"):
+                if "error" in row:
+                    failed.append(f"{row['recipe']} seed {row['seed']}")
+                    tqdm.write(f"{failed[-1]} failed:\n{row['error']}")
+                    continue
                 with args.out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 tqdm.write(
@@ -369,6 +393,12 @@ def run(args: argparse.Namespace) -> int:
                 )
     finally:
         signal.signal(signal.SIGTERM, on_term)
+    if failed:
+        print(
+            f"compsparse sweep: {len(failed)} of {len(jobs)} runs failed ({', '.join(failed)}); "
+            f"their errors are above, and the same command runs only them again"
+        )
+        return 1
     return 0
 
 
