@@ -234,7 +234,7 @@ def run_one(
     if limit:
         splits["train"] = tuple(a[:limit] for a in splits["train"])
     teacher_model = None
-    if cfg.distill > 0:
+    if _distils(recipe):
         if teacher is None:
             raise ValueError(f"recipe {recipe!r} distils: pass --teacher (the dense checkpoint)")
         teacher_model, _ = load_checkpoint(teacher, device=device)
@@ -303,6 +303,11 @@ def summarise(runs: list[dict], key: str = "test_int8") -> list[dict]:
     return rows
 
 
+def _distils(recipe: str) -> bool:
+    """Whether ``recipe`` learns from a teacher (``TrainConfig.distill`` defaults to 0)."""
+    return RECIPES[recipe][2].get("distill", 0.0) > 0
+
+
 def _job(args: tuple) -> dict:
     recipe, seed, kwargs = args
     try:
@@ -342,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
     if args.teacher is not None and not args.teacher.exists():
         print(f"compsparse sweep: --teacher {args.teacher}: no such checkpoint")
         return 2
-    distil = [r for r in recipes if RECIPES[r][2].get("distill", 0) > 0]
+    distil = [r for r in recipes if _distils(r)]
     if distil and args.teacher is None:
         print(
             f"compsparse sweep: recipe(s) {distil} distil from the dense network: pass --teacher "
@@ -376,10 +381,9 @@ def run(args: argparse.Namespace) -> int:
     # A Pool's exit terminates its workers, also on an exception; turning SIGTERM into one
     # (as Ctrl-C already is) stops the runs with the sweep instead of leaving them to train on.
     on_term = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    failed = []
+    jobs, failed = [(r, s, kwargs) for r, s in todo], []
     try:
         with context.Pool(processes=max(1, args.jobs)) as pool:
-            jobs = [(r, s, kwargs) for r, s in todo]
             for row in tqdm(pool.imap_unordered(_job, jobs), total=len(jobs), desc="sweep"):
                 if "error" in row:
                     failed.append(f"{row['recipe']} seed {row['seed']}")
