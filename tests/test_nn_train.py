@@ -137,6 +137,42 @@ def test_distillation_from_a_teacher(tmp_path):
     assert torch.all(student.linear1.weight[~student.linear1.mask] == 0)
 
 
+def test_pruning_from_a_dense_network_keeps_its_largest_weights():
+    from compsparse.nn.prune import prune_from
+
+    data = _data(4)
+    dense_net = net_config("dense", in_hw=16, channels=(8, 8), hidden=24, n_classes=4)
+    dense, _ = T.train(dense_net, T.TrainConfig(epochs=2, batch_size=32), data, progress=False)
+    random_start = GSCNet(NET)
+    pruned = GSCNet(NET)
+    prune_from(pruned, dense)
+    folded = dense.to_float_model().layers
+    for layer, start, src, fl in zip(
+        pruned.masked_layers(),
+        random_start.masked_layers(),
+        dense.masked_layers(),
+        folded,
+        strict=True,
+    ):
+        assert torch.equal(layer.mask.sum(0), start.mask.sum(0))  # same shares per group
+        assert torch.equal(layer.weight, src.weight * layer.mask)
+        mass = np.abs(fl.weight)
+        if layer.n_per_group > 1:
+            assert (mass * layer.mask.numpy()).sum() > (mass * start.mask.numpy()).sum()
+    assert torch.equal(pruned.bn3.weight, dense.bn3.weight)
+    # training from there keeps the chosen masks
+    cfg = T.TrainConfig(epochs=1, batch_size=32, prune=True)
+    trained, _ = T.train(NET, cfg, data, progress=False, teacher=dense)
+    for layer, chosen in zip(trained.masked_layers(), pruned.masked_layers(), strict=True):
+        assert torch.equal(layer.mask, chosen.mask)
+        assert torch.all(layer.weight[~layer.mask] == 0)
+    with pytest.raises(ValueError, match="pass a teacher"):
+        T.train(NET, cfg, data, progress=False)
+    small = GSCNet(net_config("dense", in_hw=16, channels=(8, 4), hidden=24, n_classes=4))
+    with pytest.raises(ValueError, match="another shape"):
+        prune_from(GSCNet(NET), small)
+
+
 def test_resume_refuses_another_configuration(tmp_path):
     data = _data()
     T.train(NET, T.TrainConfig(epochs=1, batch_size=32), data, tmp_path, progress=False)
@@ -160,6 +196,8 @@ def test_bad_data_path_is_a_clear_error(tmp_path, capsys):
 
 def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
     seen = {}
+    teacher = tmp_path / "teacher"  # any checkpoint: the CLI loads it before training
+    T.train(NET, T.TrainConfig(epochs=1, batch_size=32), _data(), teacher, progress=False)
 
     def fake_train(net, cfg, *args, **kwargs):
         seen["cfg"], seen["net"] = cfg, net
@@ -180,6 +218,9 @@ def test_train_cli_passes_its_settings_on(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         main([*sparse, "--label-smoothing", "0.1"])
     assert seen["cfg"].label_smoothing == 0.1
+    with pytest.raises(KeyboardInterrupt):
+        main([*sparse, "--prune", "--teacher", str(teacher)])
+    assert seen["cfg"].prune
 
 
 @pytest.mark.parametrize(
@@ -195,6 +236,13 @@ def test_bad_kernels_per_group_is_a_clear_error(tmp_path, capsys, variant, packi
     args = ["train", "--variant", variant, "--out", str(tmp_path), "--kernels-per-group", packing]
     assert main(args) == 2
     assert says in capsys.readouterr().out
+
+
+def test_prune_without_a_teacher_is_a_clear_error(tmp_path, capsys):
+    for variant in ("sparse-sparse", "dense"):
+        args = ["train", "--variant", variant, "--out", str(tmp_path / "x"), "--prune"]
+        assert main(args) == 2
+        assert "--prune makes a sparse variant from a trained --teacher" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("value", ["1.0", "-0.1"])

@@ -54,6 +54,58 @@ def test_masks_are_complementary_and_balanced(n_kernels, kernel_shape, n_per_gro
             assert group.any(axis=0).all()  # a full group covers every position
 
 
+@given(
+    st.integers(1, 30),
+    st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    st.integers(1, 10),
+    st.integers(0, 99),
+)
+def test_masks_by_importance_keep_the_complementary_promise(n_kernels, shape, n_per_group, seed):
+    size = int(np.prod(shape))
+    n_per_group = min(n_per_group, size)
+    rng = np.random.default_rng(seed)
+    importance = np.abs(rng.standard_normal((n_kernels, *shape))).round(1)  # with ties
+    masks = cs.complementary_masks_by_importance(importance, n_per_group)
+    shares_of = cs.complementary_masks(n_kernels, shape, n_per_group, seed=0).reshape(n_kernels, -1)
+    assert masks.shape == importance.shape and masks.dtype == bool
+    # same shares as the random masks: disjoint, covering, balanced, partial group included
+    assert np.array_equal(masks.reshape(n_kernels, -1).sum(axis=1), shares_of.sum(axis=1))
+    assert cs.collisions(masks, n_per_group) == 0
+
+
+def test_masks_by_importance_give_each_position_to_the_kernel_that_needs_it():
+    importance = np.zeros((3, 6))
+    importance[0, [4, 5]] = 1.0  # each kernel wants two positions of its own
+    importance[1, [0, 2]] = 1.0
+    importance[2, [1, 3]] = 1.0
+    masks = cs.complementary_masks_by_importance(importance, 3)
+    assert np.array_equal(masks, importance > 0)
+    # a kernel that wants everything gets only its share; the rest goes to the others
+    greedy = np.array([[9, 8, 7, 6, 5, 4], [1, 1, 1, 1, 1, 2], [1, 1, 1, 1, 2, 1]], float)
+    masks = cs.complementary_masks_by_importance(greedy, 3)
+    assert masks[0].nonzero()[0].tolist() == [0, 1]
+    assert masks[1, 5] and masks[2, 4]
+    # on a trained-looking layer it keeps far more weight mass than random masks
+    w = np.random.default_rng(1).standard_t(2, (64, 64, 5, 5))
+    kept = (np.abs(w) * cs.complementary_masks_by_importance(np.abs(w), 8)).sum()
+    assert kept > 2 * (np.abs(w) * cs.complementary_masks(64, (64, 5, 5), 8, seed=0)).sum()
+
+
+@pytest.mark.parametrize(
+    ("importance", "n_per_group", "message"),
+    [
+        (-np.ones((4, 3)), 2, "non-negative"),
+        (np.full((4, 3), np.nan), 2, "non-negative"),
+        (np.ones(4), 2, "n_kernels"),
+        (np.ones((4, 3)), 4, "larger than the 3 kernel positions"),
+        (np.ones((4, 3)), 0, "n_per_group must be an int"),
+    ],
+)
+def test_bad_importance_arguments(importance, n_per_group, message):
+    with pytest.raises(ValueError, match=message):
+        cs.complementary_masks_by_importance(importance, n_per_group)
+
+
 def test_masks_are_reproducible_and_seed_dependent():
     a = cs.complementary_masks(8, (4, 3, 3), 4, seed=7)
     assert np.array_equal(a, cs.complementary_masks(8, (4, 3, 3), 4, seed=7))

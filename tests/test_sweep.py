@@ -16,6 +16,7 @@ from compsparse.__main__ import main
 from compsparse.nn.model import NetConfig
 from compsparse.nn.sweep import (
     DIAGNOSTIC_RECIPES,
+    PRUNE_RECIPES,
     RECIPES,
     REFERENCE_RECIPES,
     SPLIT_RECIPES,
@@ -31,12 +32,15 @@ def test_every_recipe_is_a_valid_configuration():
         cfg = TrainConfig(**train_changes)
         assert what, name
         assert (cfg.distill > 0) == (variant == "sparse-sparse"), name
+        assert not cfg.prune or cfg.distill > 0, name  # --teacher is checked for both
     # the chapter leaves these out of "the best recipe": they must name real recipes
     assert set(REFERENCE_RECIPES + DIAGNOSTIC_RECIPES) <= set(RECIPES)
     assert all(RECIPES[name][3].startswith("diagnostic:") for name in DIAGNOSTIC_RECIPES)
     assert {"conv2n2", "conv2n3_lin35", "conv2n2_k180_smooth"} <= set(SPLIT_RECIPES)
     assert not set(SPLIT_RECIPES) & {"base", "noboost", "sd_conv2dense"}
-    assert all(RECIPES[name][0] == "sparse-sparse" for name in SPLIT_RECIPES)
+    assert all(RECIPES[name][0] == "sparse-sparse" for name in SPLIT_RECIPES + PRUNE_RECIPES)
+    assert {"prune", "prune_conv2n3_smooth"} <= set(PRUNE_RECIPES)
+    assert not set(PRUNE_RECIPES) & set(SPLIT_RECIPES + DIAGNOSTIC_RECIPES + REFERENCE_RECIPES)
 
 
 def test_summarise_per_recipe_in_table_order():
@@ -62,7 +66,7 @@ def test_bad_arguments_name_the_problem(tmp_path, capsys):
     assert main(["sweep", "--teacher", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "no such checkpoint" in capsys.readouterr().out
     assert main(["sweep", "--recipes", "dense,base", "--out", str(out)]) == 2
-    assert "['base'] distil from the dense network: pass --teacher" in capsys.readouterr().out
+    assert "['base'] learn from the dense network: pass --teacher" in capsys.readouterr().out
     no_folder = str(tmp_path / "gsc")
     assert main(["sweep", "--recipes", "dense", "--data", no_folder, "--out", str(out)]) == 2
     assert "no such folder" in capsys.readouterr().out

@@ -17,7 +17,14 @@ from .dense import dense_conv2d, dense_linear
 from .kwta import SparseActivation, kwta
 from .kwta_hw import kwta_histogram, kwta_sorting_network
 from .ops import conv2d, linear
-from .packing import PackedKernels, collisions, complementary_masks, pack, packing_efficiency
+from .packing import (
+    PackedKernels,
+    collisions,
+    complementary_masks,
+    complementary_masks_by_importance,
+    pack,
+    packing_efficiency,
+)
 from .trace import StepTrace, trace_conv2d, trace_linear
 
 __version__ = "0.1.0"
@@ -29,6 +36,7 @@ __all__ = [
     "StepTrace",
     "collisions",
     "complementary_masks",
+    "complementary_masks_by_importance",
     "conv2d",
     "conv2d_macs",
     "dense_conv2d",

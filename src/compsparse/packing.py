@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PackedKernels", "collisions", "complementary_masks", "pack", "packing_efficiency"]
+__all__ = [
+    "PackedKernels",
+    "collisions",
+    "complementary_masks",
+    "complementary_masks_by_importance",
+    "pack",
+    "packing_efficiency",
+]
 
 
 def _as_shape(kernel_shape) -> tuple[int, ...]:
@@ -70,6 +77,54 @@ def complementary_masks(n_kernels: int, kernel_shape, n_per_group: int, seed=Non
         for j in range(min(n_per_group, n_kernels - first)):
             masks[first + j, shares[j]] = True
     return masks.reshape((n_kernels, *shape))
+
+
+def complementary_masks_by_importance(importance, n_per_group: int) -> np.ndarray:
+    """Complementary masks that keep the most important weights, e.g. of a trained dense layer.
+
+    The same masks as :func:`complementary_masks` promises (disjoint inside a group, a full
+    group covers every position, shares differ by at most one position, a partial last group
+    leaves positions unused), but each position goes to a kernel for which it matters rather
+    than to a random one. Greedy, per group: the (kernel, position) pairs are taken from the
+    largest ``importance`` down, and a pair is kept while its position is free and its kernel
+    still has room in its share. Ties go to the lower kernel, then the lower position.
+
+    Args:
+        importance: ``(n_kernels, *kernel_shape)`` non-negative floats, such as ``|w|``.
+        n_per_group: kernels per group (weight sparsity ``1 - 1 / n_per_group``).
+
+    Returns:
+        bool array, the shape of ``importance``.
+    """
+    importance = np.asarray(importance, dtype=np.float64)
+    n_per_group = _check_n_per_group(n_per_group)
+    if importance.ndim < 2 or not np.all(np.isfinite(importance)) or np.any(importance < 0):
+        raise ValueError(
+            f"importance must be a finite, non-negative array (n_kernels, *kernel_shape), got "
+            f"shape {importance.shape}; pass |weights|"
+        )
+    n_kernels, size = len(importance), importance[0].size
+    if n_per_group > size:
+        raise ValueError(f"n_per_group={n_per_group} is larger than the {size} kernel positions")
+    flat = importance.reshape(n_kernels, size)
+    room_of_share = [len(s) for s in np.array_split(np.arange(size), n_per_group)]
+    masks = np.zeros((n_kernels, size), dtype=bool)
+    for first in range(0, n_kernels, n_per_group):
+        group = flat[first : first + n_per_group]
+        room = room_of_share[: len(group)]
+        free = np.ones(size, dtype=bool)
+        left = sum(room)
+        # stable sort of -importance: ties in kernel-major order, as the docstring says
+        for pair in np.argsort(-group, axis=None, kind="stable"):
+            kernel, position = divmod(int(pair), size)
+            if free[position] and room[kernel]:
+                masks[first + kernel, position] = True
+                free[position] = False
+                room[kernel] -= 1
+                left -= 1
+                if not left:
+                    break
+    return masks.reshape(importance.shape)
 
 
 def _id_dtype(n_per_group: int) -> np.dtype:

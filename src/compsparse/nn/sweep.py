@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "DIAGNOSTIC_RECIPES",
+    "PRUNE_RECIPES",
     "RECIPES",
     "REFERENCE_RECIPES",
     "SPLIT_RECIPES",
@@ -148,6 +149,67 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
         _SS | {"label_smoothing": 0.1},
         "conv2 2, linear1 50 kernels per group, 180 linear winners, label smoothing 0.1",
     ),
+    # Start from the trained dense teacher instead of random masks and weights.
+    "prune": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True},
+        "masks by the dense network's weight magnitudes, its weights as the start",
+    ),
+    "prune_k1": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "k_start": 1.0},
+        "pruned from the dense network, k winners from the first epoch",
+    ),
+    "prune_lr02": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "lr": 0.02},
+        "pruned from the dense network, learning rate 0.02 (fine-tuning)",
+    ),
+    "prune_smooth": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "label_smoothing": 0.1},
+        "pruned from the dense network, label smoothing 0.1",
+    ),
+    "prune_noboost": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "boost": 0.0},
+        "pruned from the dense network, no k-WTA boosting",
+    ),
+    "prune_k1_noboost": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "k_start": 1.0, "boost": 0.0},
+        "pruned from the dense network, k winners from the first epoch, no boosting",
+    ),
+    "prune_kdense": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "k_start": 10.0},
+        "pruned from the dense network, dense activations at first, k reached half-way",
+    ),
+    "prune_kdense_noboost": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "k_start": 10.0, "boost": 0.0},
+        "pruned from the dense network, dense activations at first, no boosting",
+    ),
+    "prune_T2_noboost": (
+        "sparse-sparse",
+        {},
+        _SS | {"prune": True, "temperature": 2.0, "boost": 0.0},
+        "pruned from the dense network, distillation temperature 2, no boosting",
+    ),
+    "prune_conv2n3_smooth": (
+        "sparse-sparse",
+        {"n_per_group": (2, 3, 35, 1)},
+        _SS | {"prune": True, "label_smoothing": 0.1},
+        "pruned from the dense network, conv2 3, linear1 35 kernels per group, label smoothing 0.1",
+    ),
     # Diagnostics (labels start "diagnostic:"): one layer off the paper's sparsity on purpose,
     # to show where the lost points go.
     "kconv16": (
@@ -180,12 +242,14 @@ RECIPES: dict[str, tuple[str, dict, dict, str]] = {
 # the diagnostics.
 REFERENCE_RECIPES = ("dense", "sparse-dense")
 DIAGNOSTIC_RECIPES = tuple(n for n, r in RECIPES.items() if r[3].startswith("diagnostic:"))
-# Sparse-sparse candidates that move weights between the layers; the chapter compares them
-# with the committed split in a section of their own.
+# Sparse-sparse candidates that start from the trained dense network (a section of their own).
+PRUNE_RECIPES = tuple(n for n, r in RECIPES.items() if r[2].get("prune", False))
+# Sparse-sparse candidates with random masks that move weights between the layers; the chapter
+# compares them with the paper-like split in a section of their own.
 SPLIT_RECIPES = tuple(
     n
     for n, r in RECIPES.items()
-    if "n_per_group" in r[1] and n not in DIAGNOSTIC_RECIPES + REFERENCE_RECIPES
+    if "n_per_group" in r[1] and n not in DIAGNOSTIC_RECIPES + REFERENCE_RECIPES + PRUNE_RECIPES
 )
 
 
@@ -202,7 +266,7 @@ def run_one(
     """Train ``recipe`` with ``seed`` and measure it; returns the run's JSON row.
 
     Args:
-        teacher: checkpoint to distil from (needed by recipes with ``distill > 0``).
+        teacher: checkpoint to distil from (needed by recipes that distil or prune).
         epochs: override the recipe's epoch count (quick checks); limit: use only the first
             ``limit`` training clips.
 
@@ -234,9 +298,9 @@ def run_one(
     if limit:
         splits["train"] = tuple(a[:limit] for a in splits["train"])
     teacher_model = None
-    if _distils(recipe):
+    if _needs_teacher(recipe):
         if teacher is None:
-            raise ValueError(f"recipe {recipe!r} distils: pass --teacher (the dense checkpoint)")
+            raise ValueError(f"recipe {recipe!r} needs --teacher (the dense checkpoint)")
         teacher_model, _ = load_checkpoint(teacher, device=device)
     t0 = time.perf_counter()
     model, history = train(
@@ -303,9 +367,10 @@ def summarise(runs: list[dict], key: str = "test_int8") -> list[dict]:
     return rows
 
 
-def _distils(recipe: str) -> bool:
-    """Whether ``recipe`` learns from a teacher (``TrainConfig.distill`` defaults to 0)."""
-    return RECIPES[recipe][2].get("distill", 0.0) > 0
+def _needs_teacher(recipe: str) -> bool:
+    """Whether ``recipe`` distils from or prunes from the dense network (both off by default)."""
+    changes = RECIPES[recipe][2]
+    return changes.get("distill", 0.0) > 0 or changes.get("prune", False)
 
 
 def _job(args: tuple) -> dict:
@@ -324,7 +389,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--out", type=Path, required=True, help="JSON-lines file (appended)")
-    parser.add_argument("--teacher", type=Path, default=None, help="dense checkpoint to distil")
+    parser.add_argument(
+        "--teacher", type=Path, default=None, help="dense checkpoint to distil or prune from"
+    )
     parser.add_argument("--data", default="embedded", help="'embedded' or a GSC folder")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side (processes)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
@@ -347,10 +414,10 @@ def run(args: argparse.Namespace) -> int:
     if args.teacher is not None and not args.teacher.exists():
         print(f"compsparse sweep: --teacher {args.teacher}: no such checkpoint")
         return 2
-    distil = [r for r in recipes if _distils(r)]
-    if distil and args.teacher is None:
+    learners = [r for r in recipes if _needs_teacher(r)]
+    if learners and args.teacher is None:
         print(
-            f"compsparse sweep: recipe(s) {distil} distil from the dense network: pass --teacher "
+            f"compsparse sweep: recipe(s) {learners} learn from the dense network: pass --teacher "
             f"(train it with: python -m compsparse train --variant dense --out runs/dense)"
         )
         return 2

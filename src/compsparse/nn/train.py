@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from .model import VARIANTS, GSCNet, NetConfig, net_config
+from .prune import prune_from
 
 __all__ = ["TrainConfig", "accuracy", "boost_at", "lr_at", "train"]
 
@@ -40,7 +41,8 @@ class TrainConfig:
 
     ``optimizer`` is ``"sgd"`` or ``"adamw"`` (``momentum`` is SGD's only; AdamW's weight decay
     is decoupled, so its ``weight_decay`` is on another scale). ``label_smoothing`` softens
-    the cross-entropy targets.
+    the cross-entropy targets. ``prune`` starts from the teacher: masks chosen by its weight
+    magnitudes and its weights copied (:func:`~.prune.prune_from`).
     """
 
     epochs: int = 40
@@ -60,6 +62,7 @@ class TrainConfig:
     seed: int = 0
     optimizer: str = "sgd"
     label_smoothing: float = 0.0
+    prune: bool = False
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -147,9 +150,11 @@ def train(
             its first ``len(X)`` rows must match ``data["train"]``'s labels.
         info: extra JSON stored in the checkpoint (data source, labels).
         teacher: a trained model to distil from (weight ``cfg.distill``, temperature
-            ``cfg.temperature``), or ``None``.
+            ``cfg.temperature``) and, with ``cfg.prune``, to prune from; or ``None``.
     """
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if cfg.prune and teacher is None:
+        raise ValueError("pruning starts from a trained network: pass a teacher")
     if teacher is not None:
         teacher = teacher.to(device).eval()
     torch.use_deterministic_algorithms(True, warn_only=device != "cpu")
@@ -159,6 +164,8 @@ def train(
     model = GSCNet(net).to(device)
     model.input_offset.fill_(float(X.mean()))
     model.input_std.fill_(float(X.std()))
+    if cfg.prune:
+        prune_from(model, teacher)
     optimizer = _optimizer(model, cfg)
     history: list[dict] = []
     start = 0
@@ -288,6 +295,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="soften the cross-entropy targets by this much (0 <= value < 1)",
     )
     parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="start from --teacher: masks chosen by its weight magnitudes, its weights copied",
+    )
+    parser.add_argument(
         "--kernels-per-group",
         default=None,
         help="kernels per packed kernel of conv1, conv2, linear1, output, e.g. 2,3,35,1 "
@@ -345,7 +357,10 @@ def run(args: argparse.Namespace) -> int:
             k_start=args.k_start,
             k_anneal=args.k_anneal,
             label_smoothing=args.label_smoothing,
+            prune=args.prune,
         )
+        if args.prune and (args.teacher is None or args.variant == "dense"):
+            raise ValueError("--prune makes a sparse variant from a trained --teacher; pass both")
     except ValueError as err:
         print(f"compsparse train: {err}")
         return 2
