@@ -80,7 +80,8 @@ def test_constant_inputs_are_bit_exact(design, value):
 
 def test_other_random_models_are_bit_exact(design):
     """Weights of another seed through the same compiled design (reloaded on chip)."""
-    model = random_model(design.variant, seed=11)
+    packing = tuple(layer.weights.n_per_group for layer in design.model.layers)
+    model = random_model(design.variant, seed=11, n_per_group=packing)
     other = CsimDesign(model, design.variant)
     assert other.library == design.library  # one build per shape: weights are data
     rng = np.random.default_rng(3)

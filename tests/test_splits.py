@@ -9,8 +9,8 @@ from compsparse.nn.model import net_config
 from compsparse.nn.splits import compare_splits, split_costs
 
 
-def test_the_committed_split_fits_the_small_board_and_conv2_at_two_does_not():
-    book = split_costs(net_config("sparse-sparse"))
+def test_the_paper_like_split_fits_the_small_board_and_conv2_at_two_does_not():
+    book = split_costs(net_config("sparse-sparse"))  # the variant's default split
     assert book["n_per_group"] == (2, 8, 25, 1) and book["weights"] == 127_600
     assert book["conv2_macs"] == 10 * 10 * (64 // 8) * 7 * 25  # pixels, packed kernels, k, 5x5
     assert book["fits_zu3eg"]
