@@ -161,10 +161,10 @@ def committed_results(root=None) -> dict:
 # How the sparse-sparse network was trained, from the plain recipe to the committed model's.
 RECIPES = {
     "plain": "the dense network's recipe",
-    "k-anneal": "+ training k from 3k down to k (--k-start 3 --k-anneal 0.5)",
-    "k-anneal-distill": "+ distillation from the dense network (--teacher runs/dense)",
-    "prune-split": "+ masks and weights from the dense network (--prune), conv2 3 and linear1 "
-    "35 kernels per group (--kernels-per-group 2,3,35,1), label smoothing 0.1",
+    "k-anneal": "+ training k from 3k down to k (`--k-start 3 --k-anneal 0.5`)",
+    "k-anneal-distill": "+ distillation from the dense network (`--teacher runs/dense`)",
+    "prune-split": "+ masks and weights from the dense network (`--prune`), conv2 3 and linear1 "
+    "35 kernels per group (`--kernels-per-group 2,3,35,1`), label smoothing 0.1",
 }
 
 
