@@ -164,12 +164,13 @@ def train(
     model = GSCNet(net).to(device)
     model.input_offset.fill_(float(X.mean()))
     model.input_std.fill_(float(X.std()))
-    if cfg.prune:
+    resuming = out is not None and resume and checkpoint_path(out).is_file()
+    if cfg.prune and not resuming:  # a checkpoint holds the pruned masks and weights already
         prune_from(model, teacher)
     optimizer = _optimizer(model, cfg)
     history: list[dict] = []
     start = 0
-    if out is not None and resume and checkpoint_path(out).is_file():
+    if resuming:
         loaded, meta = load_checkpoint(out, device=device)
         same = _as_json(meta["config"]) == _as_json(net.to_json())
         # settings added since the checkpoint was written count as their defaults
